@@ -1,0 +1,31 @@
+"""Errors raised by airflow-policies. Each message says what failed and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "DecisionError",
+    "MalformedDecisionError",
+    "OpaUnavailableError",
+    "PolicyError",
+]
+
+
+class PolicyError(Exception):
+    """Base class of every airflow-policies error."""
+
+
+class ConfigurationError(PolicyError):
+    """The airflow-policies configuration is invalid."""
+
+
+class DecisionError(PolicyError):
+    """No trustworthy decision could be obtained; the DAG is rejected (fail closed)."""
+
+
+class OpaUnavailableError(DecisionError):
+    """OPA could not be reached, timed out or answered with an HTTP error."""
+
+
+class MalformedDecisionError(DecisionError):
+    """OPA answered, but not with a decision of the documented shape."""
