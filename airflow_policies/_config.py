@@ -1,0 +1,120 @@
+"""Configuration: the only global state of airflow-policies.
+
+Settings come from an optional YAML file (``AIRFLOW_POLICIES_CONFIG``) overlaid by environment variables
+(``AIRFLOW_POLICIES_<FIELD>``). They are validated once, when first needed, and an invalid value fails
+loudly with the name of the field and where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from airflow_policies.exceptions import ConfigurationError
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings", "settings"]
+
+ENV_PREFIX = "AIRFLOW_POLICIES_"
+_CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
+
+
+class Settings(BaseModel):
+    """Everything a deployment configures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    opa_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8181"), description="Base URL of the OPA server (no path)."
+    )
+    opa_token: str | None = Field(default=None, description="Bearer token for OPA, if it requires one.")
+    decision_path: str = Field(
+        default="airflow_policies/main/decision",
+        pattern=r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$",
+        description="Data path of the decision entrypoint.",
+    )
+    timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="Total budget for one decision, split between connect and read."
+    )
+    bundle_teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="bundle name -> team, used only when Airflow's [core] multi_team is off.",
+    )
+    registry: Path | None = Field(
+        default=None, description="Team registry file for the OPA this tool starts itself (check, demo)."
+    )
+
+
+def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
+        if raw is None:
+            continue
+        if name == "bundle_teams":
+            try:
+                values[name] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigurationError(
+                    f"{ENV_PREFIX}BUNDLE_TEAMS is not JSON ({exc.msg} at position {exc.pos}); "
+                    'expected an object like {"team_a_dags": "team_a"}'
+                ) from None
+        else:
+            values[name] = raw
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read airflow-policies config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"airflow-policies config file {path} is not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigurationError(f"airflow-policies config file {path} must hold a mapping of settings")
+    return loaded
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build validated settings from a file, the environment and explicit overrides (in rising priority).
+
+    Args:
+        config_file: YAML file of settings; defaults to ``$AIRFLOW_POLICIES_CONFIG`` when set.
+        environ: the environment to read; defaults to ``os.environ``.
+        overrides: values that win over both (``None`` values are ignored).
+
+    Raises:
+        ConfigurationError: a value is missing, malformed or unknown; the message names the field.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    if config_file is None and environ.get(_CONFIG_FILE_ENV):
+        config_file = Path(environ[_CONFIG_FILE_ENV])
+    values: dict[str, Any] = _from_file(config_file) if config_file else {}
+    values.update(_from_environment(environ))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        origin = f"config file {config_file} / " if config_file else ""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])} "
+            f"({origin}{ENV_PREFIX}{str(e['loc'][0]).upper()}): {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid airflow-policies configuration: {problems}") from None
+
+
+@cache
+def settings() -> Settings:
+    """The process-wide settings, loaded and validated on first use."""
+    return load_settings()

@@ -1,0 +1,65 @@
+"""Which bundle a DAG was parsed from, and which team owns that bundle.
+
+The team is always derived from the bundle, and the bundle from the DagBag that is parsing the file:
+never from tags, owner, params, dag_id, fileloc or anything else a DAG author writes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+from airflow.configuration import conf
+
+from airflow_policies.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_policies._config import Settings
+
+__all__ = ["calling_dagbag", "team_of_bundle"]
+
+
+def calling_dagbag() -> DagBag | None:
+    """Find the DagBag whose ``bag_dag`` is calling the policy.
+
+    Airflow passes only the DAG to ``dag_policy``; the bundle lives on the bag, which is always a caller
+    (DAG processor, worker re-parse, CLI), so walking up the stack finds it in every context.
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            candidate = frame.f_locals.get("self")
+            if isinstance(candidate, DagBag):
+                return candidate
+            frame = frame.f_back
+    finally:
+        del frame
+    return None
+
+
+def _airflow_bundle_teams() -> dict[str, str | None]:
+    """bundle -> team exactly as Airflow reads it (``[dag_processor] dag_bundle_config_list``)."""
+    try:
+        bundles = conf.getjson("dag_processor", "dag_bundle_config_list") or []
+    except Exception as exc:  # Airflow raises its own config errors for malformed JSON
+        raise ConfigurationError(f"cannot read [dag_processor] dag_bundle_config_list: {exc}") from None
+    if not isinstance(bundles, list):
+        raise ConfigurationError("[dag_processor] dag_bundle_config_list must be a JSON list of bundles")
+    return {b["name"]: b.get("team_name") for b in bundles if isinstance(b, dict) and "name" in b}
+
+
+def team_of_bundle(bundle_name: str | None, settings: Settings) -> str | None:
+    """The team owning ``bundle_name``, or ``None`` when the bundle has no team.
+
+    With ``[core] multi_team`` on, Airflow's own bundle configuration is the only source; otherwise the
+    ``bundle_teams`` mapping of our settings is used.
+    """
+    if bundle_name is None:
+        return None
+    if conf.getboolean("core", "multi_team", fallback=False):
+        return _airflow_bundle_teams().get(bundle_name)
+    return settings.bundle_teams.get(bundle_name)

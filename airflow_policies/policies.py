@@ -1,0 +1,62 @@
+"""The Airflow cluster-policy hooks (pluggy project ``airflow.policy``).
+
+Registered by the ``airflow.policy`` entry point of this package, or by the drop-in
+``cluster_policies/airflow_local_settings.py``. ``dag_policy`` makes exactly one OPA request per DAG and
+applies the decision to every task; no task-level hook is needed, so none makes a network call.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING
+
+from airflow.exceptions import AirflowClusterPolicyViolation
+from airflow.policies import hookimpl
+
+from airflow_policies._config import settings
+from airflow_policies._enforce import enforce
+from airflow_policies._input import build_input
+from airflow_policies._opa import OpaEvaluator
+from airflow_policies._team import calling_dagbag, team_of_bundle
+from airflow_policies.document import BundleInfo, EnforcementPoint
+from airflow_policies.exceptions import PolicyError
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
+__all__ = ["dag_policy"]
+
+# Fail at start, not at the first DAG: an invalid configuration stops Airflow with a message naming the field.
+settings()
+
+
+@cache
+def _evaluator() -> OpaEvaluator:
+    return OpaEvaluator(settings())
+
+
+def _enforcement_point() -> EnforcementPoint:
+    # The task runner parses with the DAG and task it is about to run set in the parsing context.
+    if os.environ.get("_AIRFLOW_PARSING_CONTEXT_DAG_ID"):
+        return "worker"
+    if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":
+        return "dag_processor"
+    return "cli"
+
+
+@hookimpl
+def dag_policy(dag: DAG) -> None:
+    """Ask OPA once about ``dag``: raise one violation listing every broken rule, or apply mutations."""
+    try:
+        bag = calling_dagbag()
+        bundle_name = bag.bundle_name if bag is not None else None
+        bundle = BundleInfo(name=bundle_name, team=team_of_bundle(bundle_name, settings()))
+        document = build_input(dag, bundle=bundle, enforcement_point=_enforcement_point())
+        decision = _evaluator().evaluate(document)
+        enforce(dag, document, decision)
+    except PolicyError as exc:
+        raise AirflowClusterPolicyViolation(
+            f"DAG '{dag.dag_id}' was rejected because airflow-policies could not decide on it "
+            f"(fail closed): {exc}"
+        ) from None

@@ -1,0 +1,27 @@
+"""airflow-policies drop-in: copy this file to ``$AIRFLOW_HOME/config/airflow_local_settings.py``.
+
+Every DAG is then sent to OPA once at parse time and rejected (import error) or mutated according to
+the team of its bundle. Configure with environment variables or a YAML file, e.g.::
+
+    AIRFLOW_POLICIES_OPA_URL=http://127.0.0.1:8181
+    AIRFLOW_POLICIES_TIMEOUT_SECONDS=2
+    AIRFLOW_POLICIES_CONFIG=/etc/airflow/airflow-policies.yaml
+
+The ``airflow-policies`` package must be installed in Airflow's environment. Installing it also
+registers the ``airflow.policy`` entry point; this file then adds nothing but keeps Airflow's
+``task_instance_mutation_hook`` switched on, so either way each DAG is decided exactly once.
+An invalid configuration stops Airflow at start with a message naming the bad field.
+"""
+
+from __future__ import annotations
+
+from airflow import settings as _airflow_settings
+
+from airflow_policies.policies import dag_policy
+
+# Airflow loads entry-point policy plugins before this module: registering the same hook twice would
+# ask OPA twice per DAG.
+if _airflow_settings.get_policy_plugin_manager().has_plugin("airflow_policies"):
+    __all__: list[str] = []
+else:
+    __all__ = ["dag_policy"]
