@@ -1,0 +1,136 @@
+"""``airflow-policies check``: parse a DAG folder with Airflow's DagBag and decide on every DAG.
+
+Each file is parsed in its own forked child, with Airflow's policy hooks neutralised there: a file that
+rebinds ``airflow.settings.dag_policy`` or unregisters plugins changes nothing, because the decision is
+made in this (parent) process from the documents the child sends back, and the next file gets a fresh
+child forked from an untouched parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from airflow_policies._input import build_input
+from airflow_policies.decision import Decision
+from airflow_policies.document import BundleInfo, InputDocument
+from airflow_policies.exceptions import DecisionError
+from airflow_policies.report import CheckReport, DagResult, FileResult, MutationChange
+
+__all__ = ["check_folder"]
+
+_FILE_TIMEOUT_SECONDS = 300
+
+
+def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocessing.connection.Connection) -> None:
+    try:
+        from airflow import settings
+        from airflow.dag_processing.dagbag import DagBag
+
+        # Decisions are made by the parent; hook-based policies here would only reject DAGs early.
+        settings.dag_policy = lambda dag: None
+        settings.task_policy = lambda task: None
+        bag = DagBag(dag_folder=path, bundle_path=root, bundle_name=bundle.name, safe_mode=False)
+        documents = [
+            build_input(dag, bundle=bundle, enforcement_point="check").model_dump_json()
+            for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id)
+        ]
+        conn.send((documents, dict(bag.import_errors)))
+    except BaseException:
+        conn.send(([], {os.path.relpath(path, root): traceback.format_exc(limit=5)}))
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _parse_file(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[str], dict[str, str]]:
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_parse_in_child, args=(str(path), str(root), bundle, sender))
+    child.start()
+    sender.close()
+    try:
+        if receiver.poll(_FILE_TIMEOUT_SECONDS):
+            return receiver.recv()
+        return [], {str(path.relative_to(root)): f"parsing did not finish within {_FILE_TIMEOUT_SECONDS}s"}
+    except EOFError:
+        return [], {str(path.relative_to(root)): "the parse process exited without a result"}
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def _dag_files(root: Path) -> list[Path]:
+    from airflow.utils.file import find_dag_file_paths
+
+    if root.is_file():
+        return [root]
+    return sorted(Path(p) for p in find_dag_file_paths(root, safe_mode=False))
+
+
+def _changes(document: InputDocument, decision: Decision) -> list[MutationChange]:
+    tasks = {t.task_id: t for t in document.tasks}
+    changes = []
+    for m in decision.mutations:
+        source: Any = document.dag if m.task_id is None else tasks.get(m.task_id)
+        before = getattr(source, m.field, None) if source is not None else None
+        changes.append(MutationChange(rule=m.rule, task_id=m.task_id, field=m.field, before=before, after=m.value))
+    return changes
+
+
+def _decide(document: InputDocument, evaluate: Callable[[InputDocument], Decision]) -> DagResult:
+    base = {"dag_id": document.dag.dag_id, "team": document.bundle.team}
+    try:
+        decision = evaluate(document)
+    except DecisionError as exc:
+        return DagResult(**base, outcome="error", error=str(exc))
+    if decision.rejected:
+        return DagResult(**base, outcome="rejected", violations=decision.violations)
+    changes = _changes(document, decision)
+    return DagResult(**base, outcome="mutated" if changes else "admitted", mutations=changes)
+
+
+def check_folder(
+    folder: Path,
+    bundle: BundleInfo,
+    evaluate: Callable[[InputDocument], Decision],
+    on_file: Callable[[int, int, Path], None] | None = None,
+) -> CheckReport:
+    """Parse every DAG file under ``folder`` (its own bundle root) and decide on each DAG.
+
+    Args:
+        folder: bundle root, or one DAG file.
+        bundle: bundle name and team, as resolved by the caller.
+        evaluate: the decision function (an :class:`~airflow_policies._opa.OpaEvaluator`'s ``evaluate``).
+        on_file: progress callback ``(index, total, path)``.
+    """
+    root = folder if folder.is_dir() else folder.parent
+    files = _dag_files(folder)
+    results = []
+    for index, path in enumerate(files, start=1):
+        if on_file is not None:
+            on_file(index, len(files), path)
+        documents, import_errors = _parse_file(path, root, bundle)
+        relative = str(path.relative_to(root))
+        result = FileResult(file=relative, import_error=import_errors.get(relative))
+        for raw in documents:
+            try:
+                document = InputDocument.model_validate_json(raw)
+            except ValidationError as exc:
+                result.dags.append(
+                    DagResult(dag_id="<unknown>", team=bundle.team, outcome="error",
+                              error=f"the parse of {relative} produced an invalid input document: {exc}")
+                )
+                continue
+            result.dags.append(_decide(document, evaluate))
+        results.append(result)
+    return CheckReport(bundle=bundle.name or "", team=bundle.team, files=results)

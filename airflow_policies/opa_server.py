@@ -1,0 +1,87 @@
+"""Run a local OPA on loopback with the rule library and a registry (for ``check``, the demo and tests)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from airflow_policies._paths import opa_binary, rego_library
+from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
+
+__all__ = ["REGISTRY_DATA_PATH", "local_opa"]
+
+#: Where the registry lives in OPA's data document.
+REGISTRY_DATA_PATH = "airflow_policies.registry"
+_START_TIMEOUT = 30.0
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigurationError(
+                f"OPA exited with code {process.returncode} while loading the policy:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if requests.get(f"{url}/health?bundles", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise OpaUnavailableError(f"OPA at {url} did not become healthy within {_START_TIMEOUT}s; log: {log}")
+
+
+@contextmanager
+def local_opa(
+    registry: Path, rego: Path | None = None, *, port: int | None = None, decision_log: bool = False
+) -> Iterator[str]:
+    """Start ``opa run --server`` on 127.0.0.1 and yield its base URL; stop it on exit.
+
+    Args:
+        registry: team registry (YAML or JSON), loaded at ``data.airflow_policies.registry``.
+        rego: rule directory; defaults to the shipped library.
+        port: loopback port; a free one by default.
+        decision_log: let OPA print its own decision log to its log file.
+
+    Raises:
+        ConfigurationError: the binary is missing, or OPA refuses the rules or the registry.
+    """
+    if not registry.is_file():
+        raise ConfigurationError(f"registry file {registry} does not exist")
+    rules = rego or rego_library()
+    url = f"http://127.0.0.1:{port or _free_loopback_port()}"
+    command = [
+        str(opa_binary()), "run", "--server", "--disable-telemetry",
+        "--addr", url.removeprefix("http://"),
+        "--log-level", "info" if decision_log else "error",
+        str(rules), f"{REGISTRY_DATA_PATH}:{registry}",
+    ]
+    if decision_log:
+        command[2:2] = ["--set", "decision_logs.console=true"]
+    with tempfile.NamedTemporaryFile(prefix="opa-", suffix=".log", delete=False) as log_file:
+        log = Path(log_file.name)
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.unlink(missing_ok=True)
