@@ -1,0 +1,22 @@
+"""Shared test set-up.
+
+Airflow reads its configuration when first imported, so the test process gets a private
+``AIRFLOW_HOME`` before anything imports airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-policies-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+for _name in [n for n in os.environ if n.startswith("AIRFLOW_POLICIES_")]:
+    del os.environ[_name]
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_DAGS = REPO / "examples" / "dags"
+EXAMPLE_REGISTRY = REPO / "examples" / "registry.yaml"
