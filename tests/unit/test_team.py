@@ -1,0 +1,67 @@
+"""Team resolution: from the bundle only, via Airflow's config or our mapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from airflow_policies._config import load_settings
+from airflow_policies._team import calling_dagbag, team_of_bundle
+from airflow_policies.exceptions import ConfigurationError
+
+BUNDLES = [
+    {"name": "team_a_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+     "kwargs": {"path": "/tmp"}, "team_name": "team_a"},
+    {"name": "shared_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+     "kwargs": {"path": "/tmp"}},
+]
+
+
+@pytest.fixture
+def multi_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(BUNDLES))
+
+
+class TestTeamOfBundle:
+    def test_multi_team_reads_airflow_bundle_config(self, multi_team):
+        """With multi_team on, Airflow's dag_bundle_config_list decides, and our mapping is ignored."""
+        settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_b"}'})
+        assert team_of_bundle("team_a_dags", settings) == "team_a"
+        assert team_of_bundle("shared_dags", settings) is None
+        assert team_of_bundle("unknown", settings) is None
+
+    def test_without_multi_team_our_mapping_decides(self, monkeypatch: pytest.MonkeyPatch):
+        """With multi_team off, the bundle_teams setting maps bundles to teams."""
+        monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "False")
+        settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_a"}'})
+        assert team_of_bundle("team_a_dags", settings) == "team_a"
+        assert team_of_bundle("other", settings) is None
+
+    def test_no_bundle_means_no_team(self, multi_team):
+        """A parse without a bundle (e.g. DAG.test) has no team."""
+        assert team_of_bundle(None, load_settings(environ={})) is None
+
+    def test_malformed_bundle_config_is_a_configuration_error(self, monkeypatch: pytest.MonkeyPatch):
+        """A bundle config that is not a list is reported as such."""
+        monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+        monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", '{"name": "x"}')
+        with pytest.raises(ConfigurationError, match="must be a JSON list"):
+            team_of_bundle("x", load_settings(environ={}))
+
+
+def test_calling_dagbag_is_found_from_inside_a_policy(tmp_path, monkeypatch):
+    """Called from a policy hook, calling_dagbag() returns the DagBag parsing the file."""
+    from airflow import settings
+
+    (tmp_path / "d.py").write_text(
+        "import pendulum\nfrom airflow.sdk import DAG\n"
+        "dag = DAG('d', schedule=None, start_date=pendulum.datetime(2026, 1, 1))\n"
+    )
+    seen = []
+    monkeypatch.setattr(settings, "dag_policy", lambda dag: seen.append(calling_dagbag()))
+    bag = DagBag(dag_folder=tmp_path, bundle_path=tmp_path, bundle_name="team_a_dags", safe_mode=False)
+    assert seen == [bag]
+    assert calling_dagbag() is None
