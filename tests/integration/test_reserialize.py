@@ -1,0 +1,86 @@
+"""The drop-in, copied into $AIRFLOW_HOME/config, under ``airflow dags reserialize`` with a real
+metadata DB: what Airflow records is what a user sees in the UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from tests.conftest import EXAMPLE_DAGS
+
+
+@pytest.fixture(scope="module")
+def state(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    sandbox = AirflowSandbox(
+        home=tmp_path_factory.mktemp("airflow-home"),
+        bundles=[
+            BundleSpec("team_a_dags", EXAMPLE_DAGS / "team_a", "team_a"),
+            BundleSpec("team_b_dags", EXAMPLE_DAGS / "team_b", "team_b"),
+            BundleSpec("shared_dags", EXAMPLE_DAGS / "shared"),
+        ],
+        opa_url=opa_url,
+    )
+    assert (sandbox.home / "config" / "airflow_local_settings.py").is_file()
+    sandbox.initialise()
+    sandbox.airflow("dags", "reserialize")
+    return sandbox.state()
+
+
+def _error(state: dict, bundle: str, file: str) -> str:
+    (message,) = [e["message"] for e in state["import_errors"] if (e["bundle"], e["file"]) == (bundle, file)]
+    return message
+
+
+def test_violating_files_are_import_errors_in_the_db(state):
+    """Each violating file has one import error naming the team, the rules and the offending values."""
+    assert {(e["bundle"], e["file"]) for e in state["import_errors"]} == {
+        ("team_a_dags", "borrow_connection.py"),
+        ("team_a_dags", "hidden_in_mapping.py"),
+        ("team_a_dags", "takeover.py"),
+        ("team_b_dags", "reach_across.py"),
+        ("shared_dags", "orphan.py"),
+    }
+    borrow = _error(state, "team_a_dags", "borrow_connection.py")
+    assert borrow.startswith("AirflowClusterPolicyViolation: DAG 'team_a__borrow_connection' "
+                             "(bundle 'team_a_dags', team 'team_a')")
+    assert "[connections.foreign_connection] task 'query_warehouse'" in borrow
+    assert "[connections.foreign_connection] task 'print_host'" in borrow
+    assert "team_b_warehouse" in borrow
+    assert "shared_dags" in _error(state, "shared_dags", "orphan.py")
+    reach = _error(state, "team_b_dags", "reach_across.py")
+    assert "cross_dag.foreign_target" in reach and "team_a__etl" in reach
+
+
+def test_compliant_dags_are_stored_routed_to_their_team(state):
+    """Admitted DAGs are serialized with their tasks on the team's queue and pool and the team tag."""
+    etl = state["dags"]["team_a__etl"]
+    assert etl["bundle"] == "team_a_dags" and not etl["has_import_errors"]
+    assert etl["tasks"] == {"load": {"queue": "team_a", "pool": "team_a_pool"},
+                            "report": {"queue": "team_a", "pool": "team_a_pool"}}
+    assert etl["tags"] == ["etl", "team:team_a"]
+
+
+def test_dag_id_takeover_does_not_win(state):
+    """team_a's file declaring team_b__publish is refused: the stored DAG is still team B's."""
+    publish = state["dags"]["team_b__publish"]
+    assert publish["bundle"] == "team_b_dags"
+    assert set(publish["tasks"]) == {"publish_prices"}
+    assert "team:team_a" not in publish["tags"]
+
+
+def test_rejected_dags_are_not_stored(state):
+    """No rejected DAG reaches the serialized-DAG table."""
+    assert not {"team_a__borrow_connection", "team_a__hidden_in_mapping", "team_b__reach_across",
+                "orphan"} & set(state["dags"])
+
+
+def test_the_example_folders_are_what_the_demo_shows(state):
+    """Every example DAG file is accounted for: stored or an import error."""
+    files = {(b, p.name) for b, folder in (("team_a_dags", "team_a"), ("team_b_dags", "team_b"),
+                                          ("shared_dags", "shared"))
+             for p in Path(EXAMPLE_DAGS / folder).glob("*.py")}
+    stored = {(d["bundle"], d["fileloc"]) for d in state["dags"].values()}
+    errors = {(e["bundle"], e["file"]) for e in state["import_errors"]}
+    assert files == stored | errors
