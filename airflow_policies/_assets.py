@@ -61,9 +61,7 @@ def describe_asset(obj: object) -> AssetReference:
     """One asset reference; anything unrecognised becomes ``kind: unknown``."""
     kind_type = type_name(obj)
     if isinstance(obj, AssetAlias):
-        return AssetReference(
-            kind="alias", name=_str_or_none(obj.name), group=_str_or_none(obj.group), type=kind_type
-        )
+        return AssetReference(kind="alias", name=_str_or_none(obj.name), group=_str_or_none(obj.group), type=kind_type)
     if isinstance(obj, AssetNameRef):
         return AssetReference(kind="name_ref", name=_str_or_none(obj.name), type=kind_type)
     if isinstance(obj, AssetUriRef):

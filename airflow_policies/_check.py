@@ -127,8 +127,12 @@ def check_folder(
                 document = InputDocument.model_validate_json(raw)
             except ValidationError as exc:
                 result.dags.append(
-                    DagResult(dag_id="<unknown>", team=bundle.team, outcome="error",
-                              error=f"the parse of {relative} produced an invalid input document: {exc}")
+                    DagResult(
+                        dag_id="<unknown>",
+                        team=bundle.team,
+                        outcome="error",
+                        error=f"the parse of {relative} produced an invalid input document: {exc}",
+                    )
                 )
                 continue
             result.dags.append(_decide(document, evaluate))

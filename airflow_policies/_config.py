@@ -84,7 +84,7 @@ def _from_file(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: object
 ) -> Settings:
     """Build validated settings from a file, the environment and explicit overrides (in rising priority).
 
@@ -107,8 +107,7 @@ def load_settings(
     except ValidationError as exc:
         origin = f"config file {config_file} / " if config_file else ""
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])} "
-            f"({origin}{ENV_PREFIX}{str(e['loc'][0]).upper()}): {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc'])} ({origin}{ENV_PREFIX}{str(e['loc'][0]).upper()}): {e['msg']}"
             for e in exc.errors()
         )
         raise ConfigurationError(f"invalid airflow-policies configuration: {problems}") from None

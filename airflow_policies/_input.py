@@ -97,9 +97,7 @@ def _callbacks(
             if isinstance(item, BaseNotifier):
                 kind = "notifier"
                 attributes = safe_getattr(item, "__dict__", None) or {}
-                conns.extend(
-                    connection_references(attributes, "callback", f"{event}:{type(item).__name__}.")
-                )
+                conns.extend(connection_references(attributes, "callback", f"{event}:{type(item).__name__}."))
             else:
                 kind = "function" if callable(item) else "unknown"
             name = type_name(item) if kind != "function" else _callable_name(item)
@@ -115,7 +113,7 @@ def _callable_name(func: object) -> str:
     return type_name(func)
 
 
-def _operator_attributes(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:  # noqa: ANN401
+def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
     """(attributes as the operator holds them, mapped ``expand()`` kwargs)."""
     if safe_getattr(task, "is_mapped", False) is True:
         partial = safe_getattr(task, "partial_kwargs", None) or {}
@@ -126,7 +124,7 @@ def _operator_attributes(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:  #
     return dict(attributes), {}
 
 
-def _operator_name(task: Any) -> str:  # noqa: ANN401
+def _operator_name(task: object) -> str:
     if safe_getattr(task, "is_mapped", False) is True:
         module, name = safe_getattr(task, "_task_module"), safe_getattr(task, "task_type")
         if isinstance(module, str) and isinstance(name, str):
@@ -134,7 +132,7 @@ def _operator_name(task: Any) -> str:  # noqa: ANN401
     return type_name(task)
 
 
-def _accepts_connection_argument(task: Any) -> bool:  # noqa: ANN401
+def _accepts_connection_argument(task: object) -> bool:
     """Whether a mapped task's operator takes a connection id argument (so expand_kwargs may set one)."""
     import inspect
 
@@ -150,7 +148,9 @@ def _accepts_connection_argument(task: Any) -> bool:  # noqa: ANN401
 
 
 def _task_references(
-    task: Any, attributes: dict[str, Any], expand: dict[str, Any]  # noqa: ANN401
+    task: object,
+    attributes: dict[str, Any],
+    expand: dict[str, Any],
 ) -> tuple[list[ConnectionReference], list[VariableReference]]:
     conns = connection_references(attributes, "attribute")
     if "__expand_kwargs__" in expand:
@@ -183,7 +183,7 @@ def _task_references(
     return conns, variables
 
 
-def _describe_task(task: Any) -> TaskInfo:  # noqa: ANN401
+def _describe_task(task: object) -> TaskInfo:
     attributes, expand = _operator_attributes(task)
     is_mapped = safe_getattr(task, "is_mapped", False) is True
     conns, variables = _task_references(task, attributes, expand)
@@ -215,9 +215,7 @@ def _describe_task(task: Any) -> TaskInfo:  # noqa: ANN401
     )
 
 
-def build_input(
-    dag: DAG, *, bundle: BundleInfo, enforcement_point: EnforcementPoint
-) -> InputDocument:
+def build_input(dag: DAG, *, bundle: BundleInfo, enforcement_point: EnforcementPoint) -> InputDocument:
     """The input document for one DAG.
 
     Args:

@@ -64,9 +64,7 @@ class OpaEvaluator:
                 f"{_HINT}, or raise AIRFLOW_POLICIES_TIMEOUT_SECONDS"
             ) from None
         except requests.ConnectionError as exc:
-            raise OpaUnavailableError(
-                f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}"
-            ) from None
+            raise OpaUnavailableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
         except requests.HTTPError as exc:
             raise OpaUnavailableError(
                 f"OPA at {self.url} answered HTTP {exc.response.status_code}: {_opa_error(exc.response)}"

@@ -49,6 +49,5 @@ def opa_binary() -> Path:
     if on_path:
         return Path(on_path)
     raise ConfigurationError(
-        "no OPA binary found: run scripts/install-tools.sh, put 'opa' on PATH, "
-        "or set AIRFLOW_POLICIES_OPA_BINARY"
+        "no OPA binary found: run scripts/install-tools.sh, put 'opa' on PATH, or set AIRFLOW_POLICIES_OPA_BINARY"
     )

@@ -61,14 +61,10 @@ def _is_unset(value: object) -> bool:
     return value is None or type(value).__name__ == "ArgNotSet" or (isinstance(value, str) and not value)
 
 
-def _reference(
-    value: object, source: ReferenceSource, location: str
-) -> ConnectionReference:
+def _reference(value: object, source: ReferenceSource, location: str) -> ConnectionReference:
     if isinstance(value, str) and not _is_template(value):
         return ConnectionReference(conn_id=value, verifiable=True, raw=value, source=source, location=location)
-    return ConnectionReference(
-        conn_id=None, verifiable=False, raw=safe_repr(value), source=source, location=location
-    )
+    return ConnectionReference(conn_id=None, verifiable=False, raw=safe_repr(value), source=source, location=location)
 
 
 def connection_references(
@@ -131,9 +127,7 @@ def _strings(value: object, depth: int = 0, seen: frozenset[int] = frozenset()) 
             yield from _strings(item, depth + 1, seen)
 
 
-def template_references(
-    value: object, location: str
-) -> tuple[list[ConnectionReference], list[VariableReference]]:
+def template_references(value: object, location: str) -> tuple[list[ConnectionReference], list[VariableReference]]:
     """Connections and variables named by Jinja anywhere inside a templated field's value."""
     conns: list[ConnectionReference] = []
     variables: list[VariableReference] = []

@@ -81,8 +81,9 @@ def json_safe(value: object, _depth: int = 0, _seen: frozenset[int] = frozenset(
     seen = _seen | {id(value)}
     if isinstance(value, dict):
         items = list(value.items())[:_MAX_ITEMS]
-        return {safe_repr(k) if not isinstance(k, str) else truncate(k): json_safe(v, _depth + 1, seen)
-                for k, v in items}
+        return {
+            safe_repr(k) if not isinstance(k, str) else truncate(k): json_safe(v, _depth + 1, seen) for k, v in items
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=safe_repr) if isinstance(value, (set, frozenset)) else list(value)
         return [json_safe(v, _depth + 1, seen) for v in items[:_MAX_ITEMS]]

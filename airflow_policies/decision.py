@@ -60,9 +60,7 @@ class Mutation(_Model):
         elif field == "execution_timeout":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError("execution_timeout must be a positive number of seconds")
-        elif field == "tags" and (
-            not isinstance(value, list) or not all(isinstance(t, str) and t for t in value)
-        ):
+        elif field == "tags" and (not isinstance(value, list) or not all(isinstance(t, str) and t for t in value)):
             raise ValueError("tags must be a list of non-empty strings")
         return value
 
@@ -112,7 +110,5 @@ def parse_decision(response: object, *, source: str) -> Decision:
     try:
         return Decision.model_validate(response["result"])
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
         raise MalformedDecisionError(f"{source} returned a malformed decision: {problems}") from None

@@ -64,10 +64,16 @@ def local_opa(
     rules = rego or rego_library()
     url = f"http://127.0.0.1:{port or _free_loopback_port()}"
     command = [
-        str(opa_binary()), "run", "--server", "--disable-telemetry",
-        "--addr", url.removeprefix("http://"),
-        "--log-level", "info" if decision_log else "error",
-        str(rules), f"{REGISTRY_DATA_PATH}:{registry}",
+        str(opa_binary()),
+        "run",
+        "--server",
+        "--disable-telemetry",
+        "--addr",
+        url.removeprefix("http://"),
+        "--log-level",
+        "info" if decision_log else "error",
+        str(rules),
+        f"{REGISTRY_DATA_PATH}:{registry}",
     ]
     if decision_log:
         command[2:2] = ["--set", "decision_logs.console=true"]

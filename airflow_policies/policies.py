@@ -57,6 +57,5 @@ def dag_policy(dag: DAG) -> None:
         enforce(dag, document, decision)
     except PolicyError as exc:
         raise AirflowClusterPolicyViolation(
-            f"DAG '{dag.dag_id}' was rejected because airflow-policies could not decide on it "
-            f"(fail closed): {exc}"
+            f"DAG '{dag.dag_id}' was rejected because airflow-policies could not decide on it (fail closed): {exc}"
         ) from None

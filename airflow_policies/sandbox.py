@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AirflowSandbox", "BundleSpec", "DROP_IN"]
+__all__ = ["DROP_IN", "AirflowSandbox", "BundleSpec"]
 
 #: The drop-in cluster policy file users copy into ``$AIRFLOW_HOME/config``.
 DROP_IN = Path(__file__).resolve().parent.parent / "cluster_policies" / "airflow_local_settings.py"
@@ -73,9 +73,7 @@ class AirflowSandbox:
             for b in self.bundles
         ]
         executors = ";".join(["LocalExecutor", *(f"{t}=LocalExecutor" for t in self.teams)])
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))}
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
@@ -98,9 +96,8 @@ class AirflowSandbox:
             [str(airflow_cli), *args], env=self.env, capture_output=True, text=True, timeout=timeout
         )
         if check and result.returncode != 0:
-            raise RuntimeError(
-                f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
+            output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            raise RuntimeError(f"airflow {' '.join(args)} exited {result.returncode}:\n{output}")
         return result
 
     def initialise(self) -> None:
@@ -113,7 +110,10 @@ class AirflowSandbox:
         """What Airflow recorded in its DB: DAGs (with their tasks' routing) and import errors."""
         result = subprocess.run(
             [sys.executable, "-c", "from airflow_policies.sandbox import _print_state; _print_state()"],
-            env=self.env, capture_output=True, text=True, timeout=300,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if result.returncode != 0:
             raise RuntimeError(f"reading the sandbox DB failed:\n{result.stderr[-3000:]}")

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -32,8 +31,17 @@ def _outcomes(report: dict) -> dict[str, str]:
 
 def test_example_team_a_folder_json(tmp_path):
     """JSON output: per DAG its team, outcome, violations and mutations (before -> after); exit 1 on rejection."""
-    result = _check(str(EXAMPLE_DAGS / "team_a"), "--bundle", "team_a_dags", "--team", "team_a",
-                    "--registry", str(EXAMPLE_REGISTRY), "--format", "json")
+    result = _check(
+        str(EXAMPLE_DAGS / "team_a"),
+        "--bundle",
+        "team_a_dags",
+        "--team",
+        "team_a",
+        "--registry",
+        str(EXAMPLE_REGISTRY),
+        "--format",
+        "json",
+    )
     assert result.returncode == 1, result.stderr
     report = _json(result)
     assert _outcomes(report) == {
@@ -43,15 +51,27 @@ def test_example_team_a_folder_json(tmp_path):
         "team_b__publish": "rejected",
     }
     etl = next(d for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_a__etl")
-    assert {"rule": "routing.team_queue", "task_id": "load", "field": "queue", "before": "default",
-            "after": "team_a"} in etl["mutations"]
+    assert {
+        "rule": "routing.team_queue",
+        "task_id": "load",
+        "field": "queue",
+        "before": "default",
+        "after": "team_a",
+    } in etl["mutations"]
     assert report["team"] == "team_a" and etl["team"] == "team_a"
 
 
 def test_compliant_folder_exits_zero_with_a_text_table():
     """Text output names file, dag_id, team and outcome; nothing rejected means exit 0."""
-    result = _check(str(EXAMPLE_DAGS / "team_b" / "publish.py"), "--bundle", "team_b_dags", "--team", "team_b",
-                    "--registry", str(EXAMPLE_REGISTRY))
+    result = _check(
+        str(EXAMPLE_DAGS / "team_b" / "publish.py"),
+        "--bundle",
+        "team_b_dags",
+        "--team",
+        "team_b",
+        "--registry",
+        str(EXAMPLE_REGISTRY),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "publish.py  team_b__publish  (team: team_b)" in result.stdout
     assert "0 rejected" in result.stdout
@@ -60,8 +80,9 @@ def test_compliant_folder_exits_zero_with_a_text_table():
 def test_files_that_fail_to_import_are_reported(tmp_path):
     """A syntax error is an import error in the report and fails the check."""
     (tmp_path / "broken.py").write_text("from airflow.sdk import DAG\nthis is not python\n")
-    result = _check(str(tmp_path), "--bundle", "b", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY),
-                    "--format", "json")
+    result = _check(
+        str(tmp_path), "--bundle", "b", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY), "--format", "json"
+    )
     assert result.returncode == 1
     (file,) = _json(result)["files"]
     assert file["file"] == "broken.py" and "SyntaxError" in file["import_error"]
@@ -70,7 +91,8 @@ def test_files_that_fail_to_import_are_reported(tmp_path):
 def test_dag_code_cannot_switch_the_check_off(tmp_path):
     """A file that rebinds settings.dag_policy and unregisters every policy plugin is still evaluated,
     and so is the file parsed after it."""
-    (tmp_path / "a_tamper.py").write_text(textwrap.dedent("""
+    (tmp_path / "a_tamper.py").write_text(
+        textwrap.dedent("""
         import pendulum
         from airflow import settings
         from airflow.sdk import DAG
@@ -82,16 +104,28 @@ def test_dag_code_cannot_switch_the_check_off(tmp_path):
             manager.unregister(name=name)
         with DAG("team_a__tamper", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
             EmptyOperator(task_id="e", queue="team_b")
-    """))
-    (tmp_path / "b_next.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (tmp_path / "b_next.py").write_text(
+        textwrap.dedent("""
         import pendulum
         from airflow.sdk import DAG
         from airflow.providers.standard.operators.empty import EmptyOperator
         with DAG("team_a__next", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
             EmptyOperator(task_id="e", pool="team_b_pool")
-    """))
-    result = _check(str(tmp_path), "--bundle", "team_a_dags", "--team", "team_a",
-                    "--registry", str(EXAMPLE_REGISTRY), "--format", "json")
+    """)
+    )
+    result = _check(
+        str(tmp_path),
+        "--bundle",
+        "team_a_dags",
+        "--team",
+        "team_a",
+        "--registry",
+        str(EXAMPLE_REGISTRY),
+        "--format",
+        "json",
+    )
     report = _json(result)
     assert _outcomes(report) == {"team_a__tamper": "rejected", "team_a__next": "rejected"}
     rules = {v["rule"] for f in report["files"] for d in f["dags"] for v in d["violations"]}
@@ -100,12 +134,25 @@ def test_dag_code_cannot_switch_the_check_off(tmp_path):
 
 def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
     """Without --team, the bundle's team is read from Airflow's dag_bundle_config_list."""
-    bundles = [{"name": "team_b_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(EXAMPLE_DAGS / "team_b")}, "team_name": "team_b"}]
-    env = {"AIRFLOW__CORE__MULTI_TEAM": "True",
-           "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)}
-    result = _check(str(EXAMPLE_DAGS / "team_b"), "--bundle", "team_b_dags", "--registry", str(EXAMPLE_REGISTRY),
-                    "--format", "json", env=env)
+    bundles = [
+        {
+            "name": "team_b_dags",
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(EXAMPLE_DAGS / "team_b")},
+            "team_name": "team_b",
+        }
+    ]
+    env = {"AIRFLOW__CORE__MULTI_TEAM": "True", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)}
+    result = _check(
+        str(EXAMPLE_DAGS / "team_b"),
+        "--bundle",
+        "team_b_dags",
+        "--registry",
+        str(EXAMPLE_REGISTRY),
+        "--format",
+        "json",
+        env=env,
+    )
     report = _json(result)
     assert report["team"] == "team_b"
     assert _outcomes(report) == {"team_b__publish": "admitted", "team_b__reach_across": "rejected"}
@@ -127,8 +174,17 @@ def test_usage_errors_exit_two(args, fragment):
 
 def test_unreachable_opa_is_an_error_outcome():
     """An explicit --opa-url that does not answer gives 'error' outcomes naming the URL, exit 1."""
-    result = _check(str(EXAMPLE_DAGS / "team_b" / "publish.py"), "--bundle", "team_b_dags", "--team", "team_b",
-                    "--opa-url", "http://127.0.0.1:9", "--format", "json")
+    result = _check(
+        str(EXAMPLE_DAGS / "team_b" / "publish.py"),
+        "--bundle",
+        "team_b_dags",
+        "--team",
+        "team_b",
+        "--opa-url",
+        "http://127.0.0.1:9",
+        "--format",
+        "json",
+    )
     assert result.returncode == 1
     (dag,) = _json(result)["files"][0]["dags"]
     assert dag["outcome"] == "error" and "http://127.0.0.1:9" in dag["error"]

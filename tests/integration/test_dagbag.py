@@ -33,14 +33,21 @@ Parse = Callable[..., DagBag]
 def parse(opa_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Parse:
     """Write DAG files into a bundle folder and parse it the way the DAG processor does."""
 
-    def _parse(files: dict[str, str], bundle: str = "team_a_dags", team: str | None = "team_a",
-               url: str = opa_url) -> DagBag:
+    def _parse(
+        files: dict[str, str], bundle: str = "team_a_dags", team: str | None = "team_a", url: str = opa_url
+    ) -> DagBag:
         root = tmp_path / bundle
         root.mkdir(exist_ok=True)
         for name, body in files.items():
             (root / name).write_text(HEADER + textwrap.dedent(body))
-        config = [{"name": bundle, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                   "kwargs": {"path": str(root)}, **({"team_name": team} if team else {})}]
+        config = [
+            {
+                "name": bundle,
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(root)},
+                **({"team_name": team} if team else {}),
+            }
+        ]
         monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
         monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor")
         monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(config))
@@ -67,11 +74,15 @@ def test_the_entry_point_plugin_is_what_airflow_calls():
 
 def test_compliant_dag_is_admitted_and_routed_to_its_team(parse):
     """A DAG using only its team's resources is bagged, with default queue/pool routed and the team tag stamped."""
-    bag = parse({"etl.py": """
+    bag = parse(
+        {
+            "etl.py": """
         with DAG("team_a__etl", schedule=None, start_date=START, tags=["etl"]):
             SQLExecuteQueryOperator(task_id="load", conn_id="team_a_postgres", sql="select 1")
             BashOperator(task_id="gpu", bash_command="true", queue="team_a_gpu")
-    """})
+    """
+        }
+    )
     assert bag.import_errors == {}
     dag = bag.dags["team_a__etl"]
     assert (dag.task_dict["load"].queue, dag.task_dict["load"].pool) == ("team_a", "team_a_pool")
@@ -82,57 +93,117 @@ def test_compliant_dag_is_admitted_and_routed_to_its_team(parse):
 @pytest.mark.parametrize(
     ("body", "rule", "fragment"),
     [
-        pytest.param("""
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START, default_args={"conn_id": "team_b_warehouse"}):
                 SQLExecuteQueryOperator(task_id="q", sql="select 1")
-        """, "connections.foreign_connection", "team_b_warehouse", id="conn-via-default-args"),
-        pytest.param("""
+        """,
+            "connections.foreign_connection",
+            "team_b_warehouse",
+            id="conn-via-default-args",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 BashOperator(task_id="b", bash_command="echo {{ conn.team_b_warehouse.password }}")
-        """, "connections.foreign_connection", "team_b_warehouse", id="conn-via-template"),
-        pytest.param("""
+        """,
+            "connections.foreign_connection",
+            "team_b_warehouse",
+            id="conn-via-template",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 SQLExecuteQueryOperator.partial(task_id="m", sql="select 1").expand(
                     conn_id=["team_a_postgres", "team_b_warehouse"])
-        """, "connections.foreign_connection", "team_b_warehouse", id="conn-via-mapped-expand"),
-        pytest.param("""
+        """,
+            "connections.foreign_connection",
+            "team_b_warehouse",
+            id="conn-via-mapped-expand",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START,
                      on_failure_callback=SmtpNotifier(to="x@example.com", smtp_conn_id="team_b_warehouse")):
                 EmptyOperator(task_id="e")
-        """, "connections.foreign_connection", "team_b_warehouse", id="conn-via-notifier"),
-        pytest.param("""
+        """,
+            "connections.foreign_connection",
+            "team_b_warehouse",
+            id="conn-via-notifier",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 SQLExecuteQueryOperator(task_id="q", sql="select 1", conn_id="{{ var.value.which }}")
-        """, "connections.unverifiable_conn_id", "{{ var.value.which }}", id="templated-conn-id"),
-        pytest.param("""
+        """,
+            "connections.unverifiable_conn_id",
+            "{{ var.value.which }}",
+            id="templated-conn-id",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 with TaskGroup("outer"), TaskGroup("inner"):
                     EmptyOperator(task_id="e", pool="team_b_pool")
-        """, "pools.foreign_pool", "team_b_pool", id="pool-in-nested-group"),
-        pytest.param("""
+        """,
+            "pools.foreign_pool",
+            "team_b_pool",
+            id="pool-in-nested-group",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 EmptyOperator(task_id="e", queue="team_b")
-        """, "queues.foreign_queue", "team_b", id="foreign-queue"),
-        pytest.param("""
+        """,
+            "queues.foreign_queue",
+            "team_b",
+            id="foreign-queue",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 BashOperator(task_id="b", bash_command="echo {{ var.value.team_b_api_base }}")
-        """, "variables.foreign_variable", "team_b_api_base", id="variable-via-template"),
-        pytest.param("""
+        """,
+            "variables.foreign_variable",
+            "team_b_api_base",
+            id="variable-via-template",
+        ),
+        pytest.param(
+            """
             with DAG("team_b__publish", schedule=None, start_date=START):
                 EmptyOperator(task_id="e")
-        """, "dag_ids.namespace", "team_b__publish", id="dag-id-takeover"),
-        pytest.param("""
+        """,
+            "dag_ids.namespace",
+            "team_b__publish",
+            id="dag-id-takeover",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START, tags=["team:team_b"]):
                 EmptyOperator(task_id="e")
-        """, "tags.spoofed_team_tag", "team:team_b", id="spoofed-team-tag"),
-        pytest.param("""
+        """,
+            "tags.spoofed_team_tag",
+            "team:team_b",
+            id="spoofed-team-tag",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=None, start_date=START):
                 EmptyOperator(task_id="e", outlets=[Asset("s3://team-b/orders")])
-        """, "assets.produce_outside_namespace", "s3://team-b/orders", id="produce-into-team-b"),
-        pytest.param("""
+        """,
+            "assets.produce_outside_namespace",
+            "s3://team-b/orders",
+            id="produce-into-team-b",
+        ),
+        pytest.param(
+            """
             with DAG("team_a__x", schedule=[Asset("s3://team-b/private")], start_date=START):
                 EmptyOperator(task_id="e")
-        """, "assets.foreign_consume", "s3://team-b/private", id="consume-team-b-private"),
+        """,
+            "assets.foreign_consume",
+            "s3://team-b/private",
+            id="consume-team-b-private",
+        ),
     ],
 )
 def test_escape_attempts_are_import_errors(parse, body, rule, fragment):
@@ -148,10 +219,14 @@ def test_escape_attempts_are_import_errors(parse, body, rule, fragment):
 
 def test_all_violations_of_a_dag_are_reported_at_once(parse):
     """One import error lists every broken rule of the DAG."""
-    bag = parse({"many.py": """
+    bag = parse(
+        {
+            "many.py": """
         with DAG("team_b__x", schedule=None, start_date=START, tags=["team:team_b"]):
             EmptyOperator(task_id="e", pool="team_b_pool", queue="team_b")
-    """})
+    """
+        }
+    )
     assert {"dag_ids.namespace", "tags.spoofed_team_tag", "pools.foreign_pool", "queues.foreign_queue"} <= _rules(
         bag.import_errors["many.py"]
     )
@@ -159,19 +234,29 @@ def test_all_violations_of_a_dag_are_reported_at_once(parse):
 
 def test_shared_connection_and_asset_are_allowed(parse):
     """What team B explicitly shares with team A in the registry is usable by team A."""
-    bag = parse({"shared.py": """
+    bag = parse(
+        {
+            "shared.py": """
         with DAG("team_a__x", schedule=[Asset("s3://team-b/public/prices")], start_date=START):
             BashOperator(task_id="b", bash_command="echo {{ conn.team_b_api.host }}")
-    """})
+    """
+        }
+    )
     assert bag.import_errors == {}
 
 
 def test_teamless_bundle_is_rejected_naming_the_bundle(parse):
     """A bundle mapped to no team is rejected by default, and the message names the bundle."""
-    bag = parse({"other.py": """
+    bag = parse(
+        {
+            "other.py": """
         with DAG("team_a__x", schedule=None, start_date=START):
             BashOperator(task_id="b", bash_command="echo {{ conn.team_b_api.host }}")
-    """}, bundle="shared_dags", team=None)
+    """
+        },
+        bundle="shared_dags",
+        team=None,
+    )
     message = bag.import_errors["other.py"]
     assert "bundles.teamless_bundle" in _rules(message)
     assert "shared_dags" in message
@@ -179,11 +264,15 @@ def test_teamless_bundle_is_rejected_naming_the_bundle(parse):
 
 def test_bundle_team_cannot_be_claimed_through_tags_or_owner(parse):
     """Tags and owner naming team B do not make a team A DAG team B's."""
-    bag = parse({"claim.py": """
+    bag = parse(
+        {
+            "claim.py": """
         with DAG("team_a__x", schedule=None, start_date=START, tags=["team:team_b"],
                  default_args={"owner": "team_b"}):
             EmptyOperator(task_id="e", pool="team_b_pool")
-    """})
+    """
+        }
+    )
     message = bag.import_errors["claim.py"]
     assert "(bundle 'team_a_dags', team 'team_a')" in message
     assert "pools.foreign_pool" in _rules(message)
@@ -191,10 +280,12 @@ def test_bundle_team_cannot_be_claimed_through_tags_or_owner(parse):
 
 def test_compliant_sibling_in_another_file_is_unaffected(parse):
     """A violating file does not stop the next file from being admitted."""
-    bag = parse({
-        "a_bad.py": 'with DAG("team_b__x", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n',
-        "b_good.py": 'with DAG("team_a__ok", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n',
-    })
+    bag = parse(
+        {
+            "a_bad.py": 'with DAG("team_b__x", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n',
+            "b_good.py": 'with DAG("team_a__ok", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n',
+        }
+    )
     assert set(bag.import_errors) == {"a_bad.py"}
     assert set(bag.dags) == {"team_a__ok"}
 
@@ -208,19 +299,23 @@ def test_one_opa_request_per_dag_whatever_the_task_count(parse, opa_url):
         return sum(float(v) for v in re.findall(pattern, metrics))
 
     before = decisions()
-    bag = parse({"wide.py": """
+    bag = parse(
+        {
+            "wide.py": """
         with DAG("team_a__wide", schedule=None, start_date=START):
             for i in range(50):
                 EmptyOperator(task_id=f"t{i}")
-    """})
+    """
+        }
+    )
     assert len(bag.dags["team_a__wide"].tasks) == 50
     assert decisions() - before == 1
 
 
 def test_unreachable_opa_rejects_with_the_url(parse):
     """OPA down: the DAG is rejected (fail closed) with the URL and the fix in the import error."""
-    bag = parse({"etl.py": 'with DAG("team_a__etl", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n'},
-                url="http://127.0.0.1:9")
+    dag_file = 'with DAG("team_a__etl", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n'
+    bag = parse({"etl.py": dag_file}, url="http://127.0.0.1:9")
     message = bag.import_errors["etl.py"]
     assert bag.dags == {}
     assert "could not decide" in message

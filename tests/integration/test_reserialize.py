@@ -43,8 +43,9 @@ def test_violating_files_are_import_errors_in_the_db(state):
         ("shared_dags", "orphan.py"),
     }
     borrow = _error(state, "team_a_dags", "borrow_connection.py")
-    assert borrow.startswith("AirflowClusterPolicyViolation: DAG 'team_a__borrow_connection' "
-                             "(bundle 'team_a_dags', team 'team_a')")
+    assert borrow.startswith(
+        "AirflowClusterPolicyViolation: DAG 'team_a__borrow_connection' (bundle 'team_a_dags', team 'team_a')"
+    )
     assert "[connections.foreign_connection] task 'query_warehouse'" in borrow
     assert "[connections.foreign_connection] task 'print_host'" in borrow
     assert "team_b_warehouse" in borrow
@@ -57,8 +58,10 @@ def test_compliant_dags_are_stored_routed_to_their_team(state):
     """Admitted DAGs are serialized with their tasks on the team's queue and pool and the team tag."""
     etl = state["dags"]["team_a__etl"]
     assert etl["bundle"] == "team_a_dags" and not etl["has_import_errors"]
-    assert etl["tasks"] == {"load": {"queue": "team_a", "pool": "team_a_pool"},
-                            "report": {"queue": "team_a", "pool": "team_a_pool"}}
+    assert etl["tasks"] == {
+        "load": {"queue": "team_a", "pool": "team_a_pool"},
+        "report": {"queue": "team_a", "pool": "team_a_pool"},
+    }
     assert etl["tags"] == ["etl", "team:team_a"]
 
 
@@ -72,15 +75,18 @@ def test_dag_id_takeover_does_not_win(state):
 
 def test_rejected_dags_are_not_stored(state):
     """No rejected DAG reaches the serialized-DAG table."""
-    assert not {"team_a__borrow_connection", "team_a__hidden_in_mapping", "team_b__reach_across",
-                "orphan"} & set(state["dags"])
+    assert not {"team_a__borrow_connection", "team_a__hidden_in_mapping", "team_b__reach_across", "orphan"} & set(
+        state["dags"]
+    )
 
 
 def test_the_example_folders_are_what_the_demo_shows(state):
     """Every example DAG file is accounted for: stored or an import error."""
-    files = {(b, p.name) for b, folder in (("team_a_dags", "team_a"), ("team_b_dags", "team_b"),
-                                          ("shared_dags", "shared"))
-             for p in Path(EXAMPLE_DAGS / folder).glob("*.py")}
+    files = {
+        (b, p.name)
+        for b, folder in (("team_a_dags", "team_a"), ("team_b_dags", "team_b"), ("shared_dags", "shared"))
+        for p in Path(EXAMPLE_DAGS / folder).glob("*.py")
+    }
     stored = {(d["bundle"], d["fileloc"]) for d in state["dags"].values()}
     errors = {(e["bundle"], e["file"]) for e in state["import_errors"]}
     assert files == stored | errors

@@ -22,7 +22,9 @@ class TestLoadSettings:
         config.write_text("opa_url: http://opa.internal:8181\ntimeout_seconds: 5\nbundle_teams: {b: t}\n")
         settings = load_settings(config, environ={"AIRFLOW_POLICIES_TIMEOUT_SECONDS": "0.5"})
         assert (settings.opa_url.host, settings.timeout_seconds, settings.bundle_teams) == (
-            "opa.internal", 0.5, {"b": "t"}
+            "opa.internal",
+            0.5,
+            {"b": "t"},
         )
 
     def test_config_file_from_environment(self, tmp_path: Path):

@@ -17,10 +17,8 @@ def _result(**decision):
 class TestParseDecision:
     def test_valid_decision(self):
         """A well-formed decision is parsed with its violations and mutations."""
-        decision = parse_decision(
-            _result(violations=[VIOLATION], mutations=[{"rule": "r.q", "task_id": "t", "field": "queue", "value": "q"}]),
-            source="OPA",
-        )
+        mutation = {"rule": "r.q", "task_id": "t", "field": "queue", "value": "q"}
+        decision = parse_decision(_result(violations=[VIOLATION], mutations=[mutation]), source="OPA")
         assert decision.rejected
         assert decision.violations[0].rule == "connections.foreign_connection"
         assert decision.mutations[0].value == "q"

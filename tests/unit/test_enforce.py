@@ -35,8 +35,12 @@ class TestEnforce:
     def test_all_violations_in_one_message(self):
         """One violation lists every broken rule, the team, the task and the fix."""
         violations = [
-            {"rule": "connections.foreign_connection", "task_id": "plain", "message": "uses team_b_api",
-             "remediation": "use your own connection"},
+            {
+                "rule": "connections.foreign_connection",
+                "task_id": "plain",
+                "message": "uses team_b_api",
+                "remediation": "use your own connection",
+            },
             {"rule": "dag_ids.namespace", "task_id": None, "message": "dag_id outside team_a__"},
         ]
         with pytest.raises(AirflowClusterPolicyViolation) as error:
@@ -51,14 +55,18 @@ class TestEnforce:
     def test_mutations_are_applied_to_plain_and_mapped_tasks_and_the_dag(self):
         """Allowlisted fields are set, with values converted to what Airflow expects."""
         dag = _dag()
-        _decide(dag, [], [
-            {"rule": "routing.team_queue", "task_id": "plain", "field": "queue", "value": "team_a"},
-            {"rule": "routing.team_queue", "task_id": "mapped", "field": "queue", "value": "team_a"},
-            {"rule": "routing.team_pool", "task_id": "mapped", "field": "executor", "value": "LocalExecutor"},
-            {"rule": "x.timeouts", "task_id": "plain", "field": "execution_timeout", "value": 60},
-            {"rule": "x.retries", "task_id": "plain", "field": "retries", "value": 2},
-            {"rule": "tags.stamp_team_tag", "task_id": None, "field": "tags", "value": ["etl", "team:team_a"]},
-        ])
+        _decide(
+            dag,
+            [],
+            [
+                {"rule": "routing.team_queue", "task_id": "plain", "field": "queue", "value": "team_a"},
+                {"rule": "routing.team_queue", "task_id": "mapped", "field": "queue", "value": "team_a"},
+                {"rule": "routing.team_pool", "task_id": "mapped", "field": "executor", "value": "LocalExecutor"},
+                {"rule": "x.timeouts", "task_id": "plain", "field": "execution_timeout", "value": 60},
+                {"rule": "x.retries", "task_id": "plain", "field": "retries", "value": 2},
+                {"rule": "tags.stamp_team_tag", "task_id": None, "field": "tags", "value": ["etl", "team:team_a"]},
+            ],
+        )
         plain, mapped = dag.task_dict["plain"], dag.task_dict["mapped"]
         assert (plain.queue, plain.execution_timeout, plain.retries) == ("team_a", datetime.timedelta(seconds=60), 2)
         assert (mapped.queue, mapped.executor) == ("team_a", "LocalExecutor")

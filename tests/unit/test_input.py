@@ -91,8 +91,10 @@ class TestConnections:
         document = _document(dag)
         literal = _task(document, "literal")
         assert literal.is_mapped
-        assert _conns(literal) == {("a", "mapped_expand", "expand:conn_id", True),
-                                   ("b", "mapped_expand", "expand:conn_id", True)}
+        assert _conns(literal) == {
+            ("a", "mapped_expand", "expand:conn_id", True),
+            ("b", "mapped_expand", "expand:conn_id", True),
+        }
         lazy = _task(document, "lazy").connections
         assert [(c.conn_id, c.verifiable, c.source) for c in lazy] == [(None, False, "mapped_expand")]
 
@@ -144,9 +146,18 @@ class TestTasks:
     def test_nested_group_task_keeps_full_id_group_and_pool(self):
         """Tasks in nested groups are present with their full id, innermost group and routing fields."""
         with DAG("d", schedule=None, start_date=START) as dag, TaskGroup("outer"), TaskGroup("inner"):
-            BashOperator(task_id="t", bash_command="true", pool="team_b_pool", queue="q1", pool_slots=2,
-                         retries=3, execution_timeout=datetime.timedelta(minutes=5), owner="alice",
-                         executor_config={"pod": {"image": "x"}, "obj": object()}, run_as_user="bob")
+            BashOperator(
+                task_id="t",
+                bash_command="true",
+                pool="team_b_pool",
+                queue="q1",
+                pool_slots=2,
+                retries=3,
+                execution_timeout=datetime.timedelta(minutes=5),
+                owner="alice",
+                executor_config={"pod": {"image": "x"}, "obj": object()},
+                run_as_user="bob",
+            )
         info = _task(_document(dag), "outer.inner.t")
         assert (info.task_group, info.pool, info.queue, info.pool_slots) == ("outer.inner", "team_b_pool", "q1", 2)
         assert (info.retries, info.execution_timeout, info.owner, info.run_as_user) == (3, 300.0, "alice", "bob")
@@ -243,8 +254,9 @@ class TestOddShapes:
         config["self"] = config
         with DAG("d", schedule=None, start_date=START) as dag:
             EmptyOperator(task_id="e", executor_config=config)
-        assert _task(_document(dag), "e").executor_config == {"self": {"__unknown__": "builtins.dict",
-                                                                       "reason": "cycle or too deep"}}
+        assert _task(_document(dag), "e").executor_config == {
+            "self": {"__unknown__": "builtins.dict", "reason": "cycle or too deep"}
+        }
 
     def test_document_is_json_round_trippable(self):
         """What the builder produces validates against its own model after a JSON round trip."""

@@ -30,5 +30,7 @@ def test_schema_command_writes_valid_schemas(tmp_path):
     for path in tmp_path.glob("*.schema.json"):
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "check-report.schema.json", "decision.schema.json", "input-document.schema.json"
+        "check-report.schema.json",
+        "decision.schema.json",
+        "input-document.schema.json",
     ]

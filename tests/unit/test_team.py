@@ -12,10 +12,17 @@ from airflow_policies._team import calling_dagbag, team_of_bundle
 from airflow_policies.exceptions import ConfigurationError
 
 BUNDLES = [
-    {"name": "team_a_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-     "kwargs": {"path": "/tmp"}, "team_name": "team_a"},
-    {"name": "shared_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-     "kwargs": {"path": "/tmp"}},
+    {
+        "name": "team_a_dags",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": "/tmp"},
+        "team_name": "team_a",
+    },
+    {
+        "name": "shared_dags",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": "/tmp"},
+    },
 ]
 
 

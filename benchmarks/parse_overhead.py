@@ -1,0 +1,132 @@
+"""Parse overhead of the policy: 200 DAG files x 50 tasks, parsed by Airflow's DagBag with and without
+airflow-policies against a local OPA, in one run; plus per-DAG decision latency.
+
+Run: .venv/bin/python benchmarks/parse_overhead.py [--files 200] [--tasks 50] [--rounds 3]
+Reports ratios measured in one run (the machine is noisy), never absolute targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+_HOME = tempfile.mkdtemp(prefix="airflow-policies-bench-")
+os.environ.update({"AIRFLOW_HOME": _HOME, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+
+DAG_TEMPLATE = textwrap.dedent("""
+    import pendulum
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+
+    with DAG("team_a__bench_{index}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+             tags=["bench"]):
+        previous = None
+        for i in range({tasks}):
+            if i % 2:
+                task = SQLExecuteQueryOperator(task_id=f"q{{i}}", conn_id="team_a_postgres", sql="select 1")
+            else:
+                task = BashOperator(task_id=f"b{{i}}", bash_command="echo {{{{ var.value.team_a_threshold }}}}")
+            if previous is not None:
+                previous >> task
+            previous = task
+""")
+
+
+def _write_bundle(root: Path, files: int, tasks: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for index in range(files):
+        (root / f"dag_{index:04d}.py").write_text(DAG_TEMPLATE.format(index=index, tasks=tasks))
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--tasks", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    repo = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(repo))
+    from airflow import settings
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_policies import _config, policies
+    from airflow_policies._input import build_input
+    from airflow_policies._opa import OpaEvaluator
+    from airflow_policies.document import BundleInfo
+    from airflow_policies.opa_server import local_opa
+
+    root = Path(_HOME) / "team_a"
+    _write_bundle(root, args.files, args.tasks)
+    os.environ["AIRFLOW_POLICIES_BUNDLE_TEAMS"] = json.dumps({"team_a_dags": "team_a"})
+    manager = settings.get_policy_plugin_manager()
+    plugin = manager.unregister(name="airflow_policies")
+
+    def parse(with_policy: bool) -> tuple[float, DagBag]:
+        if with_policy:
+            manager.register(plugin, name="airflow_policies")
+        try:
+            started = time.perf_counter()
+            bag = DagBag(dag_folder=root, bundle_path=root, bundle_name="team_a_dags", safe_mode=False)
+            return time.perf_counter() - started, bag
+        finally:
+            if with_policy:
+                manager.unregister(name="airflow_policies")
+
+    with local_opa(repo / "examples" / "registry.yaml") as url:
+        os.environ["AIRFLOW_POLICIES_OPA_URL"] = url
+        _config.settings.cache_clear()
+        policies._evaluator.cache_clear()
+        parse(True)  # warm imports and OPA's compiled query
+        without, with_policy = [], []
+        for _ in range(args.rounds):  # interleaved so drift hits both sides alike
+            elapsed, bag = parse(False)
+            without.append(elapsed)
+            elapsed, bag = parse(True)
+            with_policy.append(elapsed)
+            assert not bag.import_errors, bag.import_errors
+            assert len(bag.dags) == args.files
+
+        evaluator = OpaEvaluator(_config.settings())
+        bundle = BundleInfo(name="team_a_dags", team="team_a")
+        build_ms, decide_ms = [], []
+        for dag in bag.dags.values():
+            started = time.perf_counter()
+            document = build_input(dag, bundle=bundle, enforcement_point="cli")
+            built = time.perf_counter()
+            evaluator.evaluate(document)
+            build_ms.append((built - started) * 1000)
+            decide_ms.append((time.perf_counter() - built) * 1000)
+
+    base, policy = statistics.median(without), statistics.median(with_policy)
+    result = {
+        "files": args.files,
+        "tasks_per_dag": args.tasks,
+        "rounds": args.rounds,
+        "parse_seconds_without_policy_median": round(base, 3),
+        "parse_seconds_with_policy_median": round(policy, 3),
+        "ratio_with_over_without": round(policy / base, 3),
+        "per_dag_input_build_ms_p50": round(_percentile(build_ms, 0.5), 2),
+        "per_dag_input_build_ms_p99": round(_percentile(build_ms, 0.99), 2),
+        "per_dag_opa_decision_ms_p50": round(_percentile(decide_ms, 0.5), 2),
+        "per_dag_opa_decision_ms_p99": round(_percentile(decide_ms, 0.99), 2),
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
