@@ -8,9 +8,9 @@ the team of its bundle. Configure with environment variables or a YAML file, e.g
     AIRFLOW_POLICIES_CONFIG=/etc/airflow/airflow-policies.yaml
 
 The ``airflow-policies`` package must be installed in Airflow's environment. Installing it also
-registers the ``airflow.policy`` entry point; this file then adds nothing but keeps Airflow's
-``task_instance_mutation_hook`` switched on, so either way each DAG is decided exactly once.
-An invalid configuration stops Airflow at start with a message naming the bad field.
+registers the ``airflow.policy`` entry point; this file then registers nothing more, so either way
+each DAG is decided exactly once. An invalid configuration stops Airflow at start with a message
+naming the bad field.
 """
 
 from __future__ import annotations
