@@ -72,6 +72,9 @@ def local_opa(
         url.removeprefix("http://"),
         "--log-level",
         "info" if decision_log else "error",
+        # Rule tests are for `opa test`; the server needs only the rules.
+        "--ignore",
+        "*_test.rego",
         str(rules),
         f"{REGISTRY_DATA_PATH}:{registry}",
     ]

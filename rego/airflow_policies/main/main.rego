@@ -1,0 +1,91 @@
+# METADATA
+# title: airflow-policies decision
+# description: |
+#   The one decision per DAG. Collects the mutation and violation sets of every rule package under
+#   data.airflow_policies.rules (adding a rule never edits this file), applies the mutations to the
+#   input, and evaluates the violations on the mutated input, so a task routed to its team's queue is not
+#   also reported for the default one.
+package airflow_policies.main
+
+import data.airflow_policies.lib.result
+import data.airflow_policies.lib.team
+
+# METADATA
+# title: Decision
+# description: The answer for one DAG, always defined; validated by airflow_policies.decision on the Python side.
+# entrypoint: true
+decision := {
+	"violations": sort(((_rule_violations | unowned_mutation_value) | conflicting_mutation)),
+	"mutations": sort(_applied_mutations),
+}
+
+_mutations contains m if {
+	some family, rule
+
+	# Dispatch over every rule package by path, as Regal's own main does; no rule is named here.
+	# regal ignore:mixed-iteration
+	some m in data.airflow_policies.rules[family][rule].mutation
+}
+
+_field_values[[m.task_id, m.field]] contains m.value if some m in _mutations
+
+_conflicting contains key if {
+	some key, values in _field_values
+	count(values) > 1
+}
+
+# Fields whose value is a team resource, with the set of values the team may use.
+_owned_fields := {"queue": team.usable_queues, "pool": team.usable_pools, "executor": team.usable_executors}
+
+_unowned contains m if {
+	some m in _mutations
+	not m.value in _owned_fields[m.field]
+	_owned_fields[m.field]
+}
+
+_applied_mutations contains m if {
+	some m in _mutations
+	not [m.task_id, m.field] in _conflicting
+	not m in _unowned
+}
+
+# METADATA
+# title: Mutation to a resource the team may not use
+# description: A rule tried to route a task to a queue, pool or executor its team does not own; it is refused.
+# custom:
+#   remediation: Fix the registry (the team's default_queue / default_pool must be among its own) or the rule.
+unowned_mutation_value contains result.violation(rego.metadata.chain(), m.task_id, message, m) if {
+	some m in _unowned
+	message := sprintf("rule %s tried to set %s to '%v', which %s may not use", [m.rule, m.field, m.value, team.label])
+}
+
+# METADATA
+# title: Conflicting mutations
+# description: Two rules set the same field of the same task to different values; neither is applied.
+# custom:
+#   remediation: Make the rules agree, or make one of them skip tasks the other one routes.
+conflicting_mutation contains result.violation(rego.metadata.chain(), task_id, message, details) if {
+	some [task_id, field] in _conflicting
+	values := _field_values[[task_id, field]]
+	message := sprintf("rules disagree on %s: %v", [field, sort(values)])
+	details := {"field": field, "values": sort(values)}
+}
+
+_task_changes(task_id) := {m.field: m.value | some m in _applied_mutations; m.task_id == task_id}
+
+_mutated_input := object.union(input, {
+	"dag": object.union(input.dag, _task_changes(null)),
+	"tasks": [object.union(task, _task_changes(task.task_id)) | some task in input.tasks],
+})
+
+_rule_violations := violations if {
+	# regal ignore:with-outside-test-context
+	violations := {v | some v in _violations} with input as _mutated_input
+}
+
+_violations contains v if {
+	some family, rule
+
+	# regal ignore:mixed-iteration
+	some v in data.airflow_policies.rules[family][rule].violation
+}

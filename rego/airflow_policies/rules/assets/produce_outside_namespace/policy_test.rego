@@ -1,0 +1,27 @@
+package airflow_policies.rules.assets.produce_outside_namespace_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.assets.produce_outside_namespace as rule
+
+test_deny_outlet_in_other_teams_namespace if {
+	outlet := fixtures.asset("asset", "s3://team-b/orders", "s3://team-b/orders")
+	inp := fixtures.dag({}, [fixtures.task({"outlets": [outlet]})])
+	violations := rule.violation with input as inp with data.airflow_policies.registry as fixtures.registry
+	[v.message | some v in violations] == [concat("", [
+		"task 't1' produces asset 's3://team-b/orders' (asset) outside the asset namespace of team 'team_a' ",
+		"(s3://team-a/, team_a.)",
+	])]
+}
+
+test_deny_producing_into_shared_prefix if {
+	inp := fixtures.dag({}, [fixtures.task({"outlets": [fixtures.asset("uri_ref", null, "s3://team-b/public/prices")]})])
+	count(rule.violation) == 1 with input as inp with data.airflow_policies.registry as fixtures.registry
+}
+
+test_allow_own_assets_and_aliases if {
+	inp := fixtures.dag({}, [fixtures.task({"outlets": [
+		fixtures.asset("asset", "s3://team-a/x", "s3://team-a/x"),
+		fixtures.asset("alias", "team_a.daily", null),
+	]})])
+	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
+}

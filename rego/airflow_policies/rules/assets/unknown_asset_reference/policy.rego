@@ -1,0 +1,26 @@
+# METADATA
+# title: Unrecognised asset reference
+# description: A schedule, inlet or outlet holds an object the policy cannot identify as an asset, alias or reference.
+# custom:
+#   remediation: Use airflow.sdk Asset, AssetAlias or Asset.ref(...) objects in schedules, inlets and outlets.
+#   severity: medium
+#   action: deny
+#   version: 1.0.0
+package airflow_policies.rules.assets.unknown_asset_reference
+
+import data.airflow_policies.lib.result
+
+violation contains result.violation(rego.metadata.chain(), null, message, {"type": asset.type}) if {
+	some asset in input.dag.schedule_assets
+	not _identified(asset)
+	message := sprintf("the DAG's schedule holds an unrecognised object of type '%s'", [asset.type])
+}
+
+violation contains result.violation(rego.metadata.chain(), task.task_id, message, {"type": asset.type}) if {
+	some task in input.tasks
+	some asset in array.concat(task.inlets, task.outlets)
+	not _identified(asset)
+	message := sprintf("task '%s' lists an unrecognised lineage object of type '%s'", [task.task_id, asset.type])
+}
+
+_identified(asset) if asset.kind in {"asset", "alias", "name_ref", "uri_ref"}

@@ -1,0 +1,32 @@
+# METADATA
+# title: Connection id not known at parse time
+# description: |
+#   A connection id is a Jinja template, an XComArg or another value only known at run time, so the
+#   policy cannot tell whose connection it is.
+# custom:
+#   remediation: Write the connection id as a literal string (one task per connection if needed).
+#   severity: high
+#   action: deny
+#   version: 1.0.0
+package airflow_policies.rules.connections.unverifiable_conn_id
+
+import data.airflow_policies.lib.result
+
+violation contains result.violation(rego.metadata.chain(), task.task_id, message, details) if {
+	some task in input.tasks
+	some ref in task.connections
+	not ref.verifiable
+	message := sprintf("task '%s' chooses its connection at run time (%s, %s: %s), so it cannot be checked", [
+		task.task_id, ref.source, ref.location, ref.raw,
+	])
+	details := {"raw": ref.raw, "source": ref.source, "location": ref.location}
+}
+
+violation contains result.violation(rego.metadata.chain(), null, message, details) if {
+	some ref in input.dag.connections
+	not ref.verifiable
+	message := sprintf("the DAG chooses a connection at run time (%s, %s: %s), so it cannot be checked", [
+		ref.source, ref.location, ref.raw,
+	])
+	details := {"raw": ref.raw, "source": ref.source, "location": ref.location}
+}

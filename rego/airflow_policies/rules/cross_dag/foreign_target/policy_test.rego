@@ -1,0 +1,26 @@
+package airflow_policies.rules.cross_dag.foreign_target_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.cross_dag.foreign_target as rule
+
+_ref(dag_id, kind) := {"dag_id": dag_id, "kind": kind, "verifiable": true, "raw": dag_id, "location": "trigger_dag_id"}
+
+test_deny_trigger_of_other_teams_dag if {
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": [_ref("team_b__private", "trigger")]})])
+	violations := rule.violation with input as inp with data.airflow_policies.registry as fixtures.registry
+	[v.message | some v in violations] == [
+		"task 't1' triggers DAG 'team_b__private', which is outside the namespace of team 'team_a' and not shared with it",
+	]
+}
+
+test_deny_sensor_on_other_teams_dag if {
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": [_ref("team_b__private", "external_sensor")]})])
+	[v.details.kind | some v in rule.violation] == ["external_sensor"] with input as inp
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_allow_own_and_shared_targets if {
+	refs := [_ref("team_a__other", "trigger"), _ref("team_b__publish", "external_sensor")]
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": refs})])
+	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
+}

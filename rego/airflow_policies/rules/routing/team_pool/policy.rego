@@ -1,0 +1,16 @@
+# METADATA
+# title: Route to the team's pool
+# description: A task left on Airflow's default pool is moved to its team's default pool.
+# custom:
+#   severity: low
+#   version: 1.0.0
+package airflow_policies.rules.routing.team_pool
+
+import data.airflow_policies.lib.result
+import data.airflow_policies.lib.team
+
+mutation contains result.mutation(rego.metadata.chain(), task.task_id, "pool", team.record.default_pool) if {
+	is_string(team.record.default_pool)
+	some task in input.tasks
+	task.pool == input.airflow.default_pool
+}

@@ -1,0 +1,20 @@
+package airflow_policies.rules.routing.team_pool_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.routing.team_pool as rule
+
+test_mutate_default_pool_to_team_pool if {
+	rule.mutation == {{"rule": "routing.team_pool", "task_id": "t1", "field": "pool", "value": "team_a_pool"}}
+		with input as fixtures.dag({}, [fixtures.task({"pool": "default_pool"})])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_of_an_explicit_pool if {
+	rule.mutation == set() with input as fixtures.dag({}, [fixtures.task({"pool": "shared_pool"})])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_without_team if {
+	rule.mutation == set() with input as fixtures.dag_of(null, {}, [fixtures.task({"pool": "default_pool"})])
+		with data.airflow_policies.registry as fixtures.registry
+}

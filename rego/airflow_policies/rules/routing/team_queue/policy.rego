@@ -1,0 +1,16 @@
+# METADATA
+# title: Route to the team's queue
+# description: A task left on Airflow's default queue is moved to its team's default queue.
+# custom:
+#   severity: low
+#   version: 1.0.0
+package airflow_policies.rules.routing.team_queue
+
+import data.airflow_policies.lib.result
+import data.airflow_policies.lib.team
+
+mutation contains result.mutation(rego.metadata.chain(), task.task_id, "queue", team.record.default_queue) if {
+	is_string(team.record.default_queue)
+	some task in input.tasks
+	task.queue == input.airflow.default_queue
+}

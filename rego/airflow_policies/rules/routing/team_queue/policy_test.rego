@@ -1,0 +1,20 @@
+package airflow_policies.rules.routing.team_queue_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.routing.team_queue as rule
+
+test_mutate_default_queue_to_team_queue if {
+	rule.mutation == {{"rule": "routing.team_queue", "task_id": "t1", "field": "queue", "value": "team_a"}}
+		with input as fixtures.dag({}, [fixtures.task({"queue": "default"})])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_of_an_explicit_queue if {
+	rule.mutation == set() with input as fixtures.dag({}, [fixtures.task({"queue": "team_a_gpu"})])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_without_team if {
+	rule.mutation == set() with input as fixtures.dag_of(null, {}, [fixtures.task({"queue": "default"})])
+		with data.airflow_policies.registry as fixtures.registry
+}

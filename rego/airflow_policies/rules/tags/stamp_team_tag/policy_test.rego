@@ -1,0 +1,22 @@
+package airflow_policies.rules.tags.stamp_team_tag_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.tags.stamp_team_tag as rule
+
+test_mutate_adds_team_tag if {
+	rule.mutation == {{"rule": "tags.stamp_team_tag", "task_id": null, "field": "tags", "value": ["etl", "team:team_a"]}}
+		with input as fixtures.dag({"tags": ["etl"]}, [])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_when_present if {
+	rule.mutation == set() with input as fixtures.dag({"tags": ["team:team_a"]}, [])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_no_mutation_without_known_team if {
+	rule.mutation == set() with input as fixtures.dag_of(null, {}, [])
+		with data.airflow_policies.registry as fixtures.registry
+	rule.mutation == set() with input as fixtures.dag_of("team_z", {}, [])
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -1,0 +1,24 @@
+# METADATA
+# title: Variable the team may not use
+# description: A templated field reads a Variable that its team does not own, that is not global and not shared.
+# custom:
+#   remediation: Use a Variable your team owns or a global one, or ask the owning team to share it.
+#   severity: high
+#   action: deny
+#   version: 1.0.0
+package airflow_policies.rules.variables.foreign_variable
+
+import data.airflow_policies.lib.result
+import data.airflow_policies.lib.team
+
+violation contains result.violation(rego.metadata.chain(), task.task_id, message, details) if {
+	some task in input.tasks
+	some ref in task.variables
+	ref.verifiable
+	not ref.key in team.usable_variables
+	owners := team.owners(data.airflow_policies.registry.teams, "variables", ref.key)
+	message := sprintf("task '%s' reads Variable '%s' (%s), which %s may not use: %s", [
+		task.task_id, ref.key, ref.location, team.label, team.owners_label(owners),
+	])
+	details := {"key": ref.key, "location": ref.location, "owners": sort(owners)}
+}

@@ -1,0 +1,28 @@
+package airflow_policies.rules.variables.foreign_variable_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.variables.foreign_variable as rule
+
+_var(key) := {"key": key, "verifiable": true, "raw": key, "source": "template", "location": "bash_command"}
+
+test_deny_unshared_variable if {
+	inp := fixtures.dag({}, [fixtures.task({"variables": [_var("secret_b")]})])
+	violations := rule.violation with input as inp with data.airflow_policies.registry as fixtures.registry
+	[v.message | some v in violations] == [
+		"task 't1' reads Variable 'secret_b' (bash_command), which team 'team_a' may not use: no team owns it",
+	]
+}
+
+test_allow_own_global_and_shared_variables if {
+	inp := fixtures.dag({}, [fixtures.task({"variables": [
+		_var("team_a_threshold"),
+		_var("environment_name"),
+		_var("team_b_api_base"),
+	]})])
+	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
+}
+
+test_deny_for_null_team if {
+	inp := fixtures.dag_of(null, {}, [fixtures.task({"variables": [_var("team_a_threshold")]})])
+	count(rule.violation) == 1 with input as inp with data.airflow_policies.registry as fixtures.registry
+}

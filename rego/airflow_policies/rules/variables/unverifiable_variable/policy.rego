@@ -1,0 +1,20 @@
+# METADATA
+# title: Variable key not known at parse time
+# description: A template reads a Variable whose key is computed at run time, so the policy cannot tell whose it is.
+# custom:
+#   remediation: Write the Variable key literally, e.g. {{ var.value.my_key }}.
+#   severity: high
+#   action: deny
+#   version: 1.0.0
+package airflow_policies.rules.variables.unverifiable_variable
+
+import data.airflow_policies.lib.result
+
+violation contains result.violation(rego.metadata.chain(), task.task_id, message, {"raw": ref.raw}) if {
+	some task in input.tasks
+	some ref in task.variables
+	not ref.verifiable
+	message := sprintf("task '%s' reads a Variable chosen at run time (%s: %s), so it cannot be checked", [
+		task.task_id, ref.location, ref.raw,
+	])
+}
