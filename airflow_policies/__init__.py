@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Importing Airflow loads its policy plugins, this package's among them. Doing it before any of our
+# modules is imported keeps that plugin load from finding one of them half-initialised.
+import airflow  # noqa: F401
+
 __all__ = ["__version__"]
 
 

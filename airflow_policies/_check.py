@@ -30,6 +30,8 @@ _FILE_TIMEOUT_SECONDS = 300
 
 
 def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocessing.connection.Connection) -> None:
+    # Airflow and DAG code print to stdout; keep it for the report (JSON output must stay parseable).
+    os.dup2(2, 1)
     try:
         from airflow import settings
         from airflow.dag_processing.dagbag import DagBag

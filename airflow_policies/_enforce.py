@@ -27,8 +27,7 @@ def rejection_message(document: InputDocument, decision: Decision) -> str:
         f"{count} team-boundary rule{'s' if count != 1 else ''}:"
     ]
     for v in decision.violations:
-        where = f"task '{v.task_id}'" if v.task_id else "DAG"
-        lines.append(f"  - [{v.rule}] {where}: {v.message}")
+        lines.append(f"  - [{v.rule}] {v.message}")
         if v.remediation:
             lines.append(f"    fix: {v.remediation}")
     return "\n".join(lines)

@@ -70,8 +70,7 @@ def _text_report(report: object) -> str:
         for dag in file.dags:
             lines.append(f"{dag.outcome.upper():<13} {file.file}  {dag.dag_id}  (team: {dag.team or '-'})")
             for v in dag.violations:
-                where = f"task '{v.task_id}'" if v.task_id else "DAG"
-                lines.append(f"    [{v.rule}] {where}: {v.message}")
+                lines.append(f"    [{v.rule}] {v.message}")
                 if v.remediation:
                     lines.append(f"        fix: {v.remediation}")
             if dag.error:
@@ -107,7 +106,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"\r[{index}/{total}] {path.name[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     with _opa_for_check(args, explicit_url, args.registry or settings.registry) as url:
-        evaluator = OpaEvaluator(settings.model_copy(update={"opa_url": url}))
+        evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = check_folder(args.path.resolve(), bundle, evaluator.evaluate, on_file=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)

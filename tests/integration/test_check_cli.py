@@ -79,7 +79,7 @@ def test_compliant_folder_exits_zero_with_a_text_table():
 
 def test_files_that_fail_to_import_are_reported(tmp_path):
     """A syntax error is an import error in the report and fails the check."""
-    (tmp_path / "broken.py").write_text("from airflow.sdk import DAG\nthis is not python\n")
+    (tmp_path / "broken.py").write_text("from airflow.sdk import DAG\ndef broken(:\n")
     result = _check(
         str(tmp_path), "--bundle", "b", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY), "--format", "json"
     )
@@ -155,7 +155,7 @@ def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
     )
     report = _json(result)
     assert report["team"] == "team_b"
-    assert _outcomes(report) == {"team_b__publish": "admitted", "team_b__reach_across": "rejected"}
+    assert _outcomes(report) == {"team_b__publish": "mutated", "team_b__reach_across": "rejected"}
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,8 @@ def test_violating_files_are_import_errors_in_the_db(state):
     assert borrow.startswith(
         "AirflowClusterPolicyViolation: DAG 'team_a__borrow_connection' (bundle 'team_a_dags', team 'team_a')"
     )
-    assert "[connections.foreign_connection] task 'query_warehouse'" in borrow
-    assert "[connections.foreign_connection] task 'print_host'" in borrow
+    assert "[connections.foreign_connection] task 'query_warehouse' uses connection 'team_b_warehouse'" in borrow
+    assert "[connections.foreign_connection] task 'print_host' uses connection 'team_b_warehouse'" in borrow
     assert "team_b_warehouse" in borrow
     assert "shared_dags" in _error(state, "shared_dags", "orphan.py")
     reach = _error(state, "team_b_dags", "reach_across.py")

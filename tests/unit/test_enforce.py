@@ -47,9 +47,9 @@ class TestEnforce:
             _decide(_dag(), violations, [])
         assert str(error.value) == (
             "DAG 'team_a__d' (bundle 'team_a_dags', team 'team_a') breaks 2 team-boundary rules:\n"
-            "  - [connections.foreign_connection] task 'plain': uses team_b_api\n"
+            "  - [connections.foreign_connection] uses team_b_api\n"
             "    fix: use your own connection\n"
-            "  - [dag_ids.namespace] DAG: dag_id outside team_a__"
+            "  - [dag_ids.namespace] dag_id outside team_a__"
         )
 
     def test_mutations_are_applied_to_plain_and_mapped_tasks_and_the_dag(self):
