@@ -36,7 +36,7 @@ def _rows(sandbox: AirflowSandbox, state: dict[str, Any]) -> list[tuple[str, ...
                 if dag["bundle"] != bundle.name or dag["fileloc"] != path.name:
                     continue
                 routing = sorted({f"queue={t['queue']} pool={t['pool']}" for t in dag["tasks"].values()})
-                detail = f"{dag_id}: {', '.join(routing)}; tags={','.join(dag['tags']) or '-'}"
+                detail = f"{dag_id} stored with {', '.join(routing)}; tags={','.join(dag['tags']) or '-'}"
                 rows.append((bundle.name, team, path.name, "ADMITTED", detail))
     return rows
 
@@ -67,7 +67,8 @@ def run_demo(workdir: Path | None = None) -> int:
         state = sandbox.state()
     print("OPA stopped.\n")
     print(_table(_rows(sandbox, state)))
-    print(f"\nImport errors as Airflow stores them (UI: Dag import errors): {home / 'airflow.db'}")
     if workdir is None:
         shutil.rmtree(home, ignore_errors=True)
+    else:
+        print(f"\nThe import errors are in {home / 'airflow.db'}, as the Airflow UI shows them.")
     return 0

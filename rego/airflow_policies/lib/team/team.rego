@@ -23,7 +23,7 @@ record := registry.teams[name]
 # title: Team label
 # scope: document
 # description: How messages name the team.
-default label := "no team"
+default label := "a bundle with no team"
 
 label := sprintf("team '%s'", [name]) if is_string(name)
 

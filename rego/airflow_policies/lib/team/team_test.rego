@@ -35,7 +35,7 @@ test_null_team_owns_only_global_resources if {
 		with data.airflow_policies.registry as fixtures.registry
 	team.own_asset_prefixes == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 	team.dag_id_prefixes == set() with input as inp with data.airflow_policies.registry as fixtures.registry
-	team.label == "no team" with input as inp with data.airflow_policies.registry as fixtures.registry
+	team.label == "a bundle with no team" with input as inp with data.airflow_policies.registry as fixtures.registry
 }
 
 test_unknown_team_has_no_record if {
