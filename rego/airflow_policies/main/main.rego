@@ -12,11 +12,17 @@ import data.airflow_policies.lib.team
 
 # METADATA
 # title: Decision
-# description: The answer for one DAG, always defined; validated by airflow_policies.decision on the Python side.
+# description: |
+#   The answer for one DAG; validated by airflow_policies.decision on the Python side. Undefined for an
+#   input of another schema version or without a DAG, which the Python side treats as an error.
 # entrypoint: true
 decision := {
 	"violations": sort(((_rule_violations | unowned_mutation_value) | conflicting_mutation)),
 	"mutations": sort(_applied_mutations),
+} if {
+	input.schema_version == 1
+	is_string(input.dag.dag_id)
+	is_array(input.tasks)
 }
 
 _mutations contains m if {
@@ -71,12 +77,15 @@ conflicting_mutation contains result.violation(rego.metadata.chain(), task_id, m
 	details := {"field": field, "values": sort(values)}
 }
 
-_task_changes(task_id) := {m.field: m.value | some m in _applied_mutations; m.task_id == task_id}
+_task_index[task.task_id] := i if some i, task in input.tasks
 
-_mutated_input := object.union(input, {
-	"dag": object.union(input.dag, _task_changes(null)),
-	"tasks": [object.union(task, _task_changes(task.task_id)) | some task in input.tasks],
-})
+_patch_path(null, field) := ["dag", field]
+
+_patch_path(task_id, field) := ["tasks", _task_index[task_id], field] if task_id != null
+
+_mutated_input := json.patch(input, [{"op": "add", "path": _patch_path(m.task_id, m.field), "value": m.value} |
+	some m in _applied_mutations
+])
 
 _rule_violations := violations if {
 	# regal ignore:with-outside-test-context

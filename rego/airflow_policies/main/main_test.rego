@@ -26,6 +26,11 @@ test_no_decision_for_an_input_without_a_dag if {
 	not main.decision with input as {} with data.airflow_policies.registry as fixtures.registry
 }
 
+test_no_decision_for_another_schema_version if {
+	inp := object.union(fixtures.dag({}, []), {"schema_version": 2})
+	not main.decision with input as inp with data.airflow_policies.registry as fixtures.registry
+}
+
 test_deny_teamless_bundle_through_main if {
 	decision := main.decision with input as fixtures.dag_of(null, {"dag_id": "maintenance"}, [])
 		with data.airflow_policies.registry as fixtures.registry
