@@ -41,12 +41,14 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.05)
-    raise OpaUnavailableError(f"OPA at {url} did not become healthy within {_START_TIMEOUT}s; log: {log}")
+    raise OpaUnavailableError(
+        f"OPA at {url} did not become healthy within {_START_TIMEOUT}s; its log ends:\n{log.read_text()[-3000:]}"
+    )
 
 
 @contextmanager
 def local_opa(
-    registry: Path, rego: Path | None = None, *, port: int | None = None, decision_log: bool = False
+    registry: Path, rego: Path | None = None, *, port: int | None = None, decision_log: Path | None = None
 ) -> Iterator[str]:
     """Start ``opa run --server`` on 127.0.0.1 and yield its base URL; stop it on exit.
 
@@ -54,7 +56,7 @@ def local_opa(
         registry: team registry (YAML or JSON), loaded at ``data.airflow_policies.registry``.
         rego: rule directory; defaults to the shipped library.
         port: loopback port; a free one by default.
-        decision_log: let OPA print its own decision log to its log file.
+        decision_log: keep OPA's log, with its own decision log (one JSON line per decision), in this file.
 
     Raises:
         ConfigurationError: the binary is missing, or OPA refuses the rules or the registry.
@@ -80,8 +82,8 @@ def local_opa(
     ]
     if decision_log:
         command[2:2] = ["--set", "decision_logs.console=true"]
-    with tempfile.NamedTemporaryFile(prefix="opa-", suffix=".log", delete=False) as log_file:
-        log = Path(log_file.name)
+    log = decision_log or Path(tempfile.mkstemp(prefix="opa-", suffix=".log")[1])
+    with log.open("wb") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         _wait_ready(url, process, log)
@@ -93,4 +95,5 @@ def local_opa(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.unlink(missing_ok=True)
+        if decision_log is None:
+            log.unlink(missing_ok=True)

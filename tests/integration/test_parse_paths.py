@@ -1,5 +1,6 @@
-"""The drop-in, copied into $AIRFLOW_HOME/config, under ``airflow dags reserialize`` with a real
-metadata DB: what Airflow records is what a user sees in the UI."""
+"""The drop-in, copied into $AIRFLOW_HOME/config, under Airflow's real parse paths with a real metadata
+DB: ``airflow dags reserialize`` (one process) and ``airflow dag-processor`` (a forked child per file,
+ORM blocked). What Airflow records is what a user sees in the UI."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import pytest
 from airflow_policies.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS
 
+PARSE_COMMANDS = {
+    "dags-reserialize": ("dags", "reserialize"),
+    "dag-processor": ("dag-processor", "--num-runs", "1"),
+}
 
-@pytest.fixture(scope="module")
-def state(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    sandbox = AirflowSandbox(
-        home=tmp_path_factory.mktemp("airflow-home"),
+
+def _example_sandbox(home: Path, opa_url: str) -> AirflowSandbox:
+    return AirflowSandbox(
+        home=home,
         bundles=[
             BundleSpec("team_a_dags", EXAMPLE_DAGS / "team_a", "team_a"),
             BundleSpec("team_b_dags", EXAMPLE_DAGS / "team_b", "team_b"),
@@ -22,9 +27,15 @@ def state(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
         ],
         opa_url=opa_url,
     )
+
+
+@pytest.fixture(scope="module", params=sorted(PARSE_COMMANDS))
+def state(request: pytest.FixtureRequest, opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The DB after one parse of the example bundles by the given Airflow command."""
+    sandbox = _example_sandbox(tmp_path_factory.mktemp("airflow-home"), opa_url)
     assert (sandbox.home / "config" / "airflow_local_settings.py").is_file()
     sandbox.initialise()
-    sandbox.airflow("dags", "reserialize")
+    sandbox.airflow(*PARSE_COMMANDS[request.param], timeout=240)
     return sandbox.state()
 
 
@@ -90,3 +101,17 @@ def test_the_example_folders_are_what_the_demo_shows(state):
     stored = {(d["bundle"], d["fileloc"]) for d in state["dags"].values()}
     errors = {(e["bundle"], e["file"]) for e in state["import_errors"]}
     assert files == stored | errors
+
+
+def test_opa_down_rejects_every_dag_in_the_dag_processor(tmp_path):
+    """With OPA unreachable, the DAG processor stores no DAG and records, for every file, an import error
+    naming the OPA URL (fail closed)."""
+    sandbox = _example_sandbox(tmp_path / "home", "http://127.0.0.1:9")
+    sandbox.initialise()
+    sandbox.airflow(*PARSE_COMMANDS["dag-processor"], timeout=240)
+    state = sandbox.state()
+    assert state["dags"] == {}
+    assert len(state["import_errors"]) == len(list(EXAMPLE_DAGS.glob("*/*.py")))
+    for error in state["import_errors"]:
+        assert "could not decide on it (fail closed)" in error["message"]
+        assert "http://127.0.0.1:9/v1/data/airflow_policies/main/decision is unreachable" in error["message"]

@@ -1,0 +1,97 @@
+"""The worker path: at every task start the task runner re-parses the DAG file
+(``task_runner.parse`` -> ``BundleDagBag`` inside the parsing context) and the policy runs again there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from airflow_policies.opa_server import local_opa
+from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY
+
+# What a worker's task process does at start-up, with the StartupDetails the supervisor would send.
+WORKER_STARTUP = """
+import datetime, json, sys, uuid
+import structlog
+from airflow.sdk.api.datamodels._generated import BundleInfo, TaskInstance, TIRunContext
+from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+from airflow.sdk.execution_time.comms import StartupDetails
+from airflow.sdk.execution_time.task_runner import parse
+
+dag_id, task_id, bundle, path = sys.argv[1:5]
+details = StartupDetails.model_construct(
+    ti=TaskInstance(id=uuid.uuid4(), task_id=task_id, dag_id=dag_id, run_id="manual", try_number=1,
+                    dag_version_id=uuid.uuid4()),
+    dag_rel_path=path,
+    bundle_info=BundleInfo(name=bundle),
+    start_date=datetime.datetime.now(datetime.timezone.utc),
+    # Past the start-up reschedule limit, so a missing DAG fails the task at once.
+    ti_context=TIRunContext.model_construct(max_tries=0, task_reschedule_count=99),
+    sentry_integration="",
+)
+with _airflow_parsing_context_manager(dag_id=dag_id, task_id=task_id):
+    try:
+        ti = parse(details, structlog.get_logger())
+    except SystemExit as exit:
+        print(json.dumps({"exit": exit.code}))
+    else:
+        print(json.dumps({"queue": ti.task.queue, "pool": ti.task.pool}))
+"""
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSandbox, Path]]:
+    """A sandbox whose OPA keeps its decision log, so the test can see what each decision was about."""
+    home = tmp_path_factory.mktemp("worker")
+    decision_log = home / "opa.log"
+    with local_opa(EXAMPLE_REGISTRY, decision_log=decision_log) as url:
+        sandbox = AirflowSandbox(
+            home=home / "airflow",
+            bundles=[BundleSpec("team_a_dags", EXAMPLE_DAGS / "team_a", "team_a")],
+            opa_url=url,
+        )
+        sandbox.initialise()
+        yield sandbox, decision_log
+
+
+def _start_task(sandbox: AirflowSandbox, dag_id: str, task_id: str, path: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_STARTUP, dag_id, task_id, "team_a_dags", path],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _decisions(log: Path, dag_id: str) -> list[dict]:
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [
+        e["input"]
+        for e in entries
+        if e.get("msg") == "Decision Log" and e.get("input", {}).get("dag", {}).get("dag_id") == dag_id
+    ]
+
+
+def test_worker_runs_the_routed_task(worker):
+    """The task a worker runs comes from its own re-parse, routed to the team's queue and pool: the team
+    was resolved from the worker's BundleDagBag, and the decision was made as enforcement point 'worker'."""
+    sandbox, log = worker
+    assert _start_task(sandbox, "team_a__etl", "load", "etl.py") == {"queue": "team_a", "pool": "team_a_pool"}
+    (document,) = _decisions(log, "team_a__etl")
+    assert document["enforcement_point"] == "worker"
+    assert document["bundle"] == {"name": "team_a_dags", "team": "team_a"}
+
+
+def test_worker_refuses_to_start_a_violating_task(worker):
+    """A DAG that breaks team boundaries is missing from the worker's bag: the task does not start."""
+    sandbox, _ = worker
+    assert _start_task(sandbox, "team_a__borrow_connection", "query_warehouse", "borrow_connection.py") == {"exit": 1}
