@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="write the JSON schemas of the input document and decision")
     schema.add_argument("--output", type=Path, default=Path("schemas"))
 
+    rules = commands.add_parser("rules", help="write the rule index generated from the rules' METADATA")
+    rules.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    rules.add_argument("--output", type=Path, help="file to write (default: stdout)")
+
     demo = commands.add_parser("demo", help="run the two-team demo on a local OPA and a real Airflow parse")
     demo.add_argument("--workdir", type=Path, help="keep the demo's AIRFLOW_HOME here (default: a temp dir)")
     return parser
@@ -130,6 +134,18 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rules(args: argparse.Namespace) -> int:
+    from airflow_policies._paths import rego_library
+    from airflow_policies.rule_index import render_rule_index
+
+    index = render_rule_index(args.rego or rego_library())
+    if args.output:
+        args.output.write_text(index)
+    else:
+        print(index, end="")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from airflow_policies.demo import run_demo
 
@@ -139,7 +155,7 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``airflow-policies`` command."""
     args = _parser().parse_args(argv)
-    handler = {"check": _check, "schema": _schema, "demo": _demo}[args.command]
+    handler = {"check": _check, "schema": _schema, "rules": _rules, "demo": _demo}[args.command]
     try:
         return handler(args)
     except ConfigurationError as exc:

@@ -1,0 +1,22 @@
+"""Generated documentation stays in step with the rules."""
+
+from __future__ import annotations
+
+from airflow_policies.rule_index import render_rule_index
+from tests.conftest import REPO
+
+
+def test_rule_index_is_current():
+    """docs/rules.md is what `airflow-policies rules --output docs/rules.md` writes today."""
+    assert (REPO / "docs" / "rules.md").read_text() == render_rule_index(REPO / "rego")
+
+
+def test_rule_index_lists_every_rule_folder():
+    """Each rule folder appears once, with its kind."""
+    index = render_rule_index(REPO / "rego")
+    folders = sorted(p.parent for p in (REPO / "rego" / "airflow_policies" / "rules").glob("*/*/policy.rego"))
+    assert len(folders) == 20
+    for folder in folders:
+        assert f"| `{folder.parent.name}.{folder.name}` |" in index
+    assert "| `routing.team_queue` | mutation |" in index
+    assert "| `connections.foreign_connection` | violation |" in index
