@@ -15,7 +15,8 @@ def test_rule_index_lists_every_rule_folder():
     """Each rule folder appears once, with its kind."""
     index = render_rule_index(REPO / "rego")
     folders = sorted(p.parent for p in (REPO / "rego" / "airflow_policies" / "rules").glob("*/*/policy.rego"))
-    assert len(folders) == 20
+    rows = [line for line in index.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(folders) + 2  # plus main's two findings
     for folder in folders:
         assert f"| `{folder.parent.name}.{folder.name}` |" in index
     assert "| `routing.team_queue` | mutation |" in index
