@@ -70,6 +70,8 @@ def test_the_entry_point_plugin_is_what_airflow_calls():
     manager = settings.get_policy_plugin_manager()
     assert manager.get_plugin("airflow_policies") is policies
     assert "dag_policy" in {impl.function.__name__ for impl in manager.hook.dag_policy.get_hookimpls()}
+    # Everything is decided once per DAG in dag_policy; no per-task hook exists to make a network call.
+    assert "airflow_policies" not in {impl.plugin_name for impl in manager.hook.task_policy.get_hookimpls()}
 
 
 def test_compliant_dag_is_admitted_and_routed_to_its_team(parse):
