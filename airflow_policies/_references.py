@@ -127,6 +127,14 @@ def _strings(value: object, depth: int = 0, seen: frozenset[int] = frozenset()) 
             yield from _strings(item, depth + 1, seen)
 
 
+def _template_names(block: str, patterns: tuple[re.Pattern[str], ...], dynamic: re.Pattern[str]) -> list[str | None]:
+    """Literal names the patterns find in a Jinja block, plus ``None`` for a name computed at run time."""
+    names: list[str | None] = [name for pattern in patterns for name in pattern.findall(block)]
+    if dynamic.search(block):
+        names.append(None)
+    return names
+
+
 def template_references(value: object, location: str) -> tuple[list[ConnectionReference], list[VariableReference]]:
     """Connections and variables named by Jinja anywhere inside a templated field's value."""
     conns: list[ConnectionReference] = []
@@ -134,22 +142,14 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
     for text in _strings(value):
         for block in _JINJA_BLOCK.findall(text):
             raw = safe_repr(block)
-            for pattern in _CONN_PATTERNS:
-                conns.extend(
-                    ConnectionReference(conn_id=m, verifiable=True, raw=raw, source="template", location=location)
-                    for m in pattern.findall(block)
+            conns.extend(
+                ConnectionReference(
+                    conn_id=name, verifiable=name is not None, raw=raw, source="template", location=location
                 )
-            if _DYNAMIC_CONN.search(block):
-                conns.append(
-                    ConnectionReference(conn_id=None, verifiable=False, raw=raw, source="template", location=location)
-                )
-            for pattern in _VAR_PATTERNS:
-                variables.extend(
-                    VariableReference(key=m, verifiable=True, raw=raw, source="template", location=location)
-                    for m in pattern.findall(block)
-                )
-            if _DYNAMIC_VAR.search(block):
-                variables.append(
-                    VariableReference(key=None, verifiable=False, raw=raw, source="template", location=location)
-                )
+                for name in _template_names(block, _CONN_PATTERNS, _DYNAMIC_CONN)
+            )
+            variables.extend(
+                VariableReference(key=name, verifiable=name is not None, raw=raw, source="template", location=location)
+                for name in _template_names(block, _VAR_PATTERNS, _DYNAMIC_VAR)
+            )
     return conns, variables
