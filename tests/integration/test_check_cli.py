@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,13 @@ def _check(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     return subprocess.run([*CLI, "check", *args], capture_output=True, text=True, timeout=300, env=environ)
 
 
+def _check_json(path: Path, bundle: str, team: str) -> subprocess.CompletedProcess[str]:
+    """`check --format json` against a local OPA with the example registry."""
+    return _check(
+        str(path), "--bundle", bundle, "--team", team, "--registry", str(EXAMPLE_REGISTRY), "--format", "json"
+    )
+
+
 def _json(result: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(result.stdout)
 
@@ -31,17 +39,7 @@ def _outcomes(report: dict) -> dict[str, str]:
 
 def test_example_team_a_folder_json(tmp_path):
     """JSON output: per DAG its team, outcome, violations and mutations (before -> after); exit 1 on rejection."""
-    result = _check(
-        str(EXAMPLE_DAGS / "team_a"),
-        "--bundle",
-        "team_a_dags",
-        "--team",
-        "team_a",
-        "--registry",
-        str(EXAMPLE_REGISTRY),
-        "--format",
-        "json",
-    )
+    result = _check_json(EXAMPLE_DAGS / "team_a", "team_a_dags", "team_a")
     assert result.returncode == 1, result.stderr
     report = _json(result)
     assert _outcomes(report) == {
@@ -80,9 +78,7 @@ def test_compliant_folder_exits_zero_with_a_text_table():
 def test_files_that_fail_to_import_are_reported(tmp_path):
     """A syntax error is an import error in the report and fails the check."""
     (tmp_path / "broken.py").write_text("from airflow.sdk import DAG\ndef broken(:\n")
-    result = _check(
-        str(tmp_path), "--bundle", "b", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY), "--format", "json"
-    )
+    result = _check_json(tmp_path, "b", "team_a")
     assert result.returncode == 1
     (file,) = _json(result)["files"]
     assert file["file"] == "broken.py" and "SyntaxError" in file["import_error"]
@@ -115,17 +111,7 @@ def test_dag_code_cannot_switch_the_check_off(tmp_path):
             EmptyOperator(task_id="e", pool="team_b_pool")
     """)
     )
-    result = _check(
-        str(tmp_path),
-        "--bundle",
-        "team_a_dags",
-        "--team",
-        "team_a",
-        "--registry",
-        str(EXAMPLE_REGISTRY),
-        "--format",
-        "json",
-    )
+    result = _check_json(tmp_path, "team_a_dags", "team_a")
     report = _json(result)
     assert _outcomes(report) == {"team_a__tamper": "rejected", "team_a__next": "rejected"}
     rules = {v["rule"] for f in report["files"] for d in f["dags"] for v in d["violations"]}
