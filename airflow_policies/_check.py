@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from airflow_policies._input import build_input
+from airflow_policies._input import airflow_info, build_input
 from airflow_policies.decision import Decision
 from airflow_policies.document import BundleInfo, InputDocument
 from airflow_policies.exceptions import DecisionError
@@ -117,6 +117,7 @@ def check_folder(
     """
     root = folder if folder.is_dir() else folder.parent
     files = _dag_files(folder)
+    airflow_info()  # read here, so each forked child inherits it instead of reading after DAG code ran
     results = []
     for index, path in enumerate(files, start=1):
         if on_file is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import airflow
@@ -50,8 +51,9 @@ TASK_CALLBACK_EVENTS = (
 DAG_CALLBACK_EVENTS = ("on_success_callback", "on_failure_callback")
 
 
+@cache
 def airflow_info() -> AirflowInfo:
-    """Deployment facts from Airflow's own configuration."""
+    """Deployment facts from Airflow's own configuration, read once per process."""
     return AirflowInfo(
         version=airflow.__version__,
         default_queue=conf.get("operators", "default_queue", fallback="default"),

@@ -7,6 +7,8 @@ never from tags, owner, params, dag_id, fileloc or anything else a DAG author wr
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from airflow.configuration import conf
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
     from airflow_policies._config import Settings
 
-__all__ = ["calling_dagbag", "team_of_bundle"]
+__all__ = ["calling_dagbag", "read_bundle_teams"]
 
 
 def calling_dagbag() -> DagBag | None:
@@ -52,14 +54,13 @@ def _airflow_bundle_teams() -> dict[str, str | None]:
     return {b["name"]: b.get("team_name") for b in bundles if isinstance(b, dict) and "name" in b}
 
 
-def team_of_bundle(bundle_name: str | None, settings: Settings) -> str | None:
-    """The team owning ``bundle_name``, or ``None`` when the bundle has no team.
+def read_bundle_teams(settings: Settings) -> Mapping[str, str | None]:
+    """bundle -> team: Airflow's own bundle configuration when ``[core] multi_team`` is on, otherwise the
+    ``bundle_teams`` mapping of our settings. A bundle missing from the mapping has no team.
 
-    With ``[core] multi_team`` on, Airflow's own bundle configuration is the only source; otherwise the
-    ``bundle_teams`` mapping of our settings is used.
+    Read it once, before any DAG file runs: Airflow's configuration follows ``os.environ``, which DAG
+    code can change.
     """
-    if bundle_name is None:
-        return None
     if conf.getboolean("core", "multi_team", fallback=False):
-        return _airflow_bundle_teams().get(bundle_name)
-    return settings.bundle_teams.get(bundle_name)
+        return MappingProxyType(_airflow_bundle_teams())
+    return MappingProxyType(dict(settings.bundle_teams))

@@ -95,13 +95,13 @@ def _check(args: argparse.Namespace) -> int:
     from airflow_policies._check import check_folder
     from airflow_policies._config import load_settings
     from airflow_policies._opa import OpaEvaluator
-    from airflow_policies._team import team_of_bundle
+    from airflow_policies._team import read_bundle_teams
     from airflow_policies.document import BundleInfo
 
     if not args.path.exists():
         raise ConfigurationError(f"{args.path} does not exist")
     settings = load_settings(args.config)
-    team = args.team or team_of_bundle(args.bundle, settings)
+    team = args.team or read_bundle_teams(settings).get(args.bundle)
     bundle = BundleInfo(name=args.bundle, team=team)
     explicit_url = str(settings.opa_url).rstrip("/") if "opa_url" in settings.model_fields_set else None
 

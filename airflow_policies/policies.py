@@ -8,6 +8,7 @@ applies the decision to every task; no task-level hook is needed, so none makes 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,9 @@ from airflow.policies import hookimpl
 
 from airflow_policies._config import settings
 from airflow_policies._enforce import enforce
-from airflow_policies._input import build_input
+from airflow_policies._input import airflow_info, build_input
 from airflow_policies._opa import OpaEvaluator
-from airflow_policies._team import calling_dagbag, team_of_bundle
+from airflow_policies._team import calling_dagbag, read_bundle_teams
 from airflow_policies.document import BundleInfo, EnforcementPoint
 from airflow_policies.exceptions import PolicyError
 
@@ -27,13 +28,23 @@ if TYPE_CHECKING:
 
 __all__ = ["dag_policy"]
 
-# Fail at start, not at the first DAG: an invalid configuration stops Airflow with a message naming the field.
-settings()
-
 
 @cache
 def _evaluator() -> OpaEvaluator:
     return OpaEvaluator(settings())
+
+
+@cache
+def _bundle_teams() -> Mapping[str, str | None]:
+    return read_bundle_teams(settings())
+
+
+# Read everything the decision trusts now, when Airflow loads the policy: before any DAG file runs (the
+# DAG processor forks its children, and a worker imports Airflow, before parsing), so DAG code that
+# rewrites os.environ cannot change a bundle's team or the deployment facts. An invalid configuration
+# stops Airflow here, with a message naming the field.
+_bundle_teams()
+airflow_info()
 
 
 def _enforcement_point() -> EnforcementPoint:
@@ -51,7 +62,7 @@ def dag_policy(dag: DAG) -> None:
     try:
         bag = calling_dagbag()
         bundle_name = bag.bundle_name if bag is not None else None
-        bundle = BundleInfo(name=bundle_name, team=team_of_bundle(bundle_name, settings()))
+        bundle = BundleInfo(name=bundle_name, team=_bundle_teams().get(bundle_name) if bundle_name else None)
         document = build_input(dag, bundle=bundle, enforcement_point=_enforcement_point())
         decision = _evaluator().evaluate(document)
         enforce(dag, document, decision)

@@ -97,12 +97,13 @@ def main() -> int:
     from airflow import settings
     from airflow.dag_processing.dagbag import DagBag
 
-    from airflow_policies import _config, policies
+    from airflow_policies import _config
     from airflow_policies._input import build_input
     from airflow_policies._opa import OpaEvaluator
     from airflow_policies.document import BundleInfo
     from airflow_policies.opa_server import local_opa
     from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+    from airflow_policies.testing import reload_configuration
 
     root = Path(_HOME) / "team_a"
     _write_bundle(root, args.files, args.tasks)
@@ -123,8 +124,7 @@ def main() -> int:
 
     with local_opa(repo / "examples" / "registry.yaml") as url:
         os.environ["AIRFLOW_POLICIES_OPA_URL"] = url
-        _config.settings.cache_clear()
-        policies._evaluator.cache_clear()
+        reload_configuration()
         parse(True)  # warm imports and OPA's compiled query
         without, with_policy = [], []
         for _ in range(args.rounds):  # interleaved so drift hits both sides alike

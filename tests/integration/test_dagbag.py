@@ -14,7 +14,8 @@ import requests
 from airflow import settings
 from airflow.dag_processing.dagbag import DagBag
 
-from airflow_policies import _config, policies
+from airflow_policies import policies
+from airflow_policies.testing import reload_configuration
 
 HEADER = """
 import pendulum
@@ -52,13 +53,11 @@ def parse(opa_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pars
         monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor")
         monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(config))
         monkeypatch.setenv("AIRFLOW_POLICIES_OPA_URL", url)
-        _config.settings.cache_clear()
-        policies._evaluator.cache_clear()
+        reload_configuration()
         return DagBag(dag_folder=root, bundle_path=root, bundle_name=bundle, safe_mode=False)
 
     yield _parse
-    _config.settings.cache_clear()
-    policies._evaluator.cache_clear()
+    reload_configuration()
 
 
 def _rules(message: str) -> set[str]:
@@ -278,6 +277,31 @@ def test_bundle_team_cannot_be_claimed_through_tags_or_owner(parse):
     message = bag.import_errors["claim.py"]
     assert "(bundle 'team_a_dags', team 'team_a')" in message
     assert "pools.foreign_pool" in _rules(message)
+
+
+def test_rewriting_the_environment_does_not_change_the_team(parse, monkeypatch):
+    """DAG code that remaps its bundle to team B in os.environ (which Airflow's conf follows) is still
+    judged as team A: the mapping was read before any DAG file ran."""
+    # Set through monkeypatch (to their defaults) so what the DAG file writes is undone after the test.
+    monkeypatch.setenv("AIRFLOW_POLICIES_BUNDLE_TEAMS", "{}")
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
+    bag = parse(
+        {
+            "remap.py": """
+        import json, os
+        os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps([{
+            "name": "team_a_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": "/tmp"}, "team_name": "team_b"}])
+        os.environ["AIRFLOW_POLICIES_BUNDLE_TEAMS"] = '{"team_a_dags": "team_b"}'
+        os.environ["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] = "team_b"
+        with DAG("team_a__x", schedule=None, start_date=START):
+            SQLExecuteQueryOperator(task_id="q", conn_id="team_b_warehouse", sql="select 1")
+    """
+        }
+    )
+    message = bag.import_errors["remap.py"]
+    assert "(bundle 'team_a_dags', team 'team_a')" in message
+    assert "connections.foreign_connection" in _rules(message)
 
 
 def test_compliant_sibling_in_another_file_is_unaffected(parse):

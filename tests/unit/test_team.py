@@ -8,7 +8,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_policies._config import load_settings
-from airflow_policies._team import calling_dagbag, team_of_bundle
+from airflow_policies._team import calling_dagbag, read_bundle_teams
 from airflow_policies.exceptions import ConfigurationError
 
 BUNDLES = [
@@ -32,31 +32,30 @@ def multi_team(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(BUNDLES))
 
 
-class TestTeamOfBundle:
+class TestReadBundleTeams:
     def test_multi_team_reads_airflow_bundle_config(self, multi_team):
         """With multi_team on, Airflow's dag_bundle_config_list decides, and our mapping is ignored."""
         settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_b"}'})
-        assert team_of_bundle("team_a_dags", settings) == "team_a"
-        assert team_of_bundle("shared_dags", settings) is None
-        assert team_of_bundle("unknown", settings) is None
+        assert dict(read_bundle_teams(settings)) == {"team_a_dags": "team_a", "shared_dags": None}
 
     def test_without_multi_team_our_mapping_decides(self, monkeypatch: pytest.MonkeyPatch):
         """With multi_team off, the bundle_teams setting maps bundles to teams."""
         monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "False")
         settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_a"}'})
-        assert team_of_bundle("team_a_dags", settings) == "team_a"
-        assert team_of_bundle("other", settings) is None
+        assert dict(read_bundle_teams(settings)) == {"team_a_dags": "team_a"}
 
-    def test_no_bundle_means_no_team(self, multi_team):
-        """A parse without a bundle (e.g. DAG.test) has no team."""
-        assert team_of_bundle(None, load_settings(environ={})) is None
+    def test_the_mapping_is_read_only(self, multi_team):
+        """What was read cannot be changed afterwards through the returned mapping."""
+        teams = read_bundle_teams(load_settings(environ={}))
+        with pytest.raises(TypeError):
+            teams["team_a_dags"] = "team_b"  # type: ignore[index]
 
     def test_malformed_bundle_config_is_a_configuration_error(self, monkeypatch: pytest.MonkeyPatch):
         """A bundle config that is not a list is reported as such."""
         monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
         monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", '{"name": "x"}')
         with pytest.raises(ConfigurationError, match="must be a JSON list"):
-            team_of_bundle("x", load_settings(environ={}))
+            read_bundle_teams(load_settings(environ={}))
 
 
 def test_calling_dagbag_is_found_from_inside_a_policy(tmp_path, monkeypatch):
