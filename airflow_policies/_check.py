@@ -30,7 +30,7 @@ _FILE_TIMEOUT_SECONDS = 300
 
 
 def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocessing.connection.Connection) -> None:
-    # Airflow and DAG code print to stdout; keep it for the report (JSON output must stay parseable).
+    # Airflow and DAG code print to stdout; send that to stderr so stdout carries only the report.
     os.dup2(2, 1)
     try:
         from airflow import settings
