@@ -33,7 +33,7 @@ DAG_TEMPLATE = textwrap.dedent("""
     from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 
     with DAG("team_a__bench_{index}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-             tags=["bench"]):
+             tags={tags}, default_args={default_args}):
         previous = None
         for i in range({tasks}):
             if i % 2:
@@ -46,10 +46,16 @@ DAG_TEMPLATE = textwrap.dedent("""
 """)
 
 
-def _write_bundle(root: Path, files: int, tasks: int) -> None:
+def _write_bundle(root: Path, files: int, tasks: int, routed: bool) -> None:
+    """DAG files whose tasks are left on the default queue and pool (every task gets routed: the worst
+    case), or that already use the team's queue, pool and tag (the decision changes nothing)."""
+    tags, default_args = (
+        (["bench", "team:team_a"], {"queue": "team_a", "pool": "team_a_pool"}) if routed else (["bench"], {})
+    )
     root.mkdir(parents=True, exist_ok=True)
     for index in range(files):
-        (root / f"dag_{index:04d}.py").write_text(DAG_TEMPLATE.format(index=index, tasks=tasks))
+        source = DAG_TEMPLATE.format(index=index, tasks=tasks, tags=tags, default_args=default_args)
+        (root / f"dag_{index:04d}.py").write_text(source)
 
 
 # Runs `airflow dags reserialize` in-process, with or without our policy plugin, and prints its seconds.
@@ -90,6 +96,9 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--routed", action="store_true", help="DAGs already on their team's queue/pool (no mutations needed)"
+    )
     args = parser.parse_args()
 
     repo = Path(__file__).resolve().parent.parent
@@ -106,7 +115,7 @@ def main() -> int:
     from airflow_policies.testing import reload_configuration
 
     root = Path(_HOME) / "team_a"
-    _write_bundle(root, args.files, args.tasks)
+    _write_bundle(root, args.files, args.tasks, args.routed)
     os.environ["AIRFLOW_POLICIES_BUNDLE_TEAMS"] = json.dumps({"team_a_dags": "team_a"})
     manager = settings.get_policy_plugin_manager()
     plugin = manager.unregister(name="airflow_policies")
@@ -169,6 +178,7 @@ def main() -> int:
         "files": args.files,
         "tasks_per_dag": args.tasks,
         "rounds": args.rounds,
+        "dags_already_routed": args.routed,
         "dagbag_seconds_without_policy_median": round(base, 3),
         "dagbag_seconds_with_policy_median": round(policy, 3),
         "dagbag_ratio_with_over_without": round(policy / base, 3),
