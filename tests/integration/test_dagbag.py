@@ -15,7 +15,9 @@ from airflow import settings
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_policies import policies
+from airflow_policies.opa_server import local_opa
 from airflow_policies.testing import reload_configuration
+from tests.conftest import EXAMPLE_REGISTRY
 
 HEADER = """
 import pendulum
@@ -346,3 +348,14 @@ def test_unreachable_opa_rejects_with_the_url(parse):
     assert bag.dags == {}
     assert "could not decide" in message
     assert "http://127.0.0.1:9/v1/data/airflow_policies/main/decision is unreachable" in message
+
+
+def test_opa_without_the_library_rejects(parse, tmp_path):
+    """A real OPA that answers but has no decision (rules not loaded) rejects the DAG: undefined is never an allow."""
+    empty = tmp_path / "no-rules"
+    empty.mkdir()
+    dag_file = 'with DAG("team_a__etl", schedule=None, start_date=START):\n    EmptyOperator(task_id="e")\n'
+    with local_opa(EXAMPLE_REGISTRY, empty) as url:
+        bag = parse({"etl.py": dag_file}, url=url)
+    assert bag.dags == {}
+    assert "returned no decision" in bag.import_errors["etl.py"]
