@@ -94,11 +94,12 @@ class TestOpaEvaluator:
 
     def test_slow_opa_is_abandoned_within_the_budget(self, fake_opa, document):
         """A slow OPA costs at most the configured timeout, and the error says so."""
-        fake_opa.answer(200, {"result": {"violations": [], "mutations": []}}, delay=2.0)
+        fake_opa.answer(200, {"result": {"violations": [], "mutations": []}}, delay=5.0)
         started = time.monotonic()
         with pytest.raises(OpaUnavailableError, match=r"did not answer within 0.4s"):
             _evaluator(fake_opa.url, timeout=0.4).evaluate(document)
-        assert time.monotonic() - started < 1.5
+        # Far below the 5 s the fake takes to answer, with room for a loaded machine.
+        assert time.monotonic() - started < 3.0
 
     def test_unreachable_opa_names_the_url_and_the_fix(self, document):
         """Nothing listening: the error names the URL and how to fix it."""
