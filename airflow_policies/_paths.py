@@ -8,7 +8,7 @@ from pathlib import Path
 
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["example_registry", "opa_binary", "rego_library"]
+__all__ = ["drop_in", "example_dags", "example_registry", "opa_binary", "rego_library"]
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
@@ -20,18 +20,29 @@ def _first_existing(*candidates: Path) -> Path | None:
 
 def rego_library() -> Path:
     """The rule library: packaged into the wheel, or the checkout's ``rego/``."""
-    found = _first_existing(_PACKAGE / "rego", _CHECKOUT / "rego")
+    return _shipped("rego", "the airflow-policies rego library")
+
+
+def _shipped(relative: str, what: str) -> Path:
+    found = _first_existing(_PACKAGE / relative, _CHECKOUT / relative)
     if found is None:
-        raise ConfigurationError("the airflow-policies rego library is missing from this installation")
+        raise ConfigurationError(f"{what} is missing from this installation")
     return found
 
 
 def example_registry() -> Path:
     """The two-team example registry."""
-    found = _first_existing(_PACKAGE / "examples" / "registry.yaml", _CHECKOUT / "examples" / "registry.yaml")
-    if found is None:
-        raise ConfigurationError("the example registry is missing from this installation")
-    return found
+    return _shipped("examples/registry.yaml", "the example registry")
+
+
+def example_dags() -> Path:
+    """The example DAG bundles (one folder per bundle)."""
+    return _shipped("examples/dags", "the example DAGs")
+
+
+def drop_in() -> Path:
+    """The drop-in ``airflow_local_settings.py``."""
+    return _shipped("cluster_policies/airflow_local_settings.py", "the drop-in airflow_local_settings.py")
 
 
 def opa_binary() -> Path:

@@ -8,13 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from airflow_policies._paths import example_registry
+from airflow_policies._paths import example_dags, example_registry
 from airflow_policies.opa_server import local_opa
 from airflow_policies.sandbox import AirflowSandbox, BundleSpec
 
 __all__ = ["run_demo"]
 
-_EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "examples" / "dags"
 _BUNDLES = (("team_a_dags", "team_a"), ("team_b_dags", "team_b"), ("shared_dags", None))
 _RULE = re.compile(r"^\s+- \[([a-z_.]+)\] (.*)$", re.MULTILINE)
 
@@ -55,7 +54,7 @@ def run_demo(workdir: Path | None = None) -> int:
     home = workdir or Path(tempfile.mkdtemp(prefix="airflow-policies-demo-"))
     if workdir and home.exists():
         shutil.rmtree(home)
-    bundles = [BundleSpec(name, _EXAMPLE_DAGS / name.removesuffix("_dags"), team) for name, team in _BUNDLES]
+    bundles = [BundleSpec(name, example_dags() / name.removesuffix("_dags"), team) for name, team in _BUNDLES]
     print(f"Starting OPA on loopback with rego/ and {example_registry().name} ...", flush=True)
     with local_opa(example_registry()) as url:
         sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url)

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DROP_IN", "AirflowSandbox", "BundleSpec"]
+from airflow_policies._paths import drop_in
 
-#: The drop-in cluster policy file users copy into ``$AIRFLOW_HOME/config``.
-DROP_IN = Path(__file__).resolve().parent.parent / "cluster_policies" / "airflow_local_settings.py"
+__all__ = ["AirflowSandbox", "BundleSpec"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class AirflowSandbox:
         self.home.mkdir(parents=True, exist_ok=True)
         if self.install_drop_in:
             (self.home / "config").mkdir(exist_ok=True)
-            shutil.copy(DROP_IN, self.home / "config" / "airflow_local_settings.py")
+            shutil.copy(drop_in(), self.home / "config" / "airflow_local_settings.py")
 
     @property
     def teams(self) -> list[str]:

@@ -8,11 +8,11 @@ from types import ModuleType
 from airflow import settings
 
 from airflow_policies import policies
-from airflow_policies.sandbox import DROP_IN
+from airflow_policies._paths import drop_in
 
 
 def _load_drop_in() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("airflow_local_settings_under_test", DROP_IN)
+    spec = importlib.util.spec_from_file_location("airflow_local_settings_under_test", drop_in())
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
