@@ -3,9 +3,9 @@ against a local OPA, in one run; plus per-DAG decision latency.
 
 Two parse paths are timed, with and without the policy, in alternating rounds:
 - ``dagbag``: Airflow's DagBag in this process (the leanest parse there is: the strictest ratio);
-- ``reserialize``: ``airflow dags reserialize`` in a multi-team sandbox (parse + serialization +
-  metadata-DB write, as a deployment pays it). "Without" unregisters the policy plugin before the
-  command runs; nothing else differs.
+- ``reserialize``: ``airflow dags reserialize`` in a sandbox (parse + serialization + metadata-DB write);
+- ``dag_processor``: ``airflow dag-processor --num-runs 1`` (a forked child per file, as production
+  parses). "Without" unregisters the policy plugin before the command runs; nothing else differs.
 
 Run: .venv/bin/python benchmarks/parse_overhead.py [--files 200] [--tasks 50] [--rounds 3]
 Reports ratios measured in one run (the machine is noisy), never absolute targets.
@@ -58,25 +58,29 @@ def _write_bundle(root: Path, files: int, tasks: int, routed: bool) -> None:
         (root / f"dag_{index:04d}.py").write_text(source)
 
 
-# Runs `airflow dags reserialize` in-process, with or without our policy plugin, and prints its seconds.
-RESERIALIZE = """
+# The Airflow commands timed, each run in-process after imports, with or without our policy plugin.
+AIRFLOW_COMMANDS = {
+    "reserialize": ["dags", "reserialize"],
+    "dag_processor": ["dag-processor", "--num-runs", "1"],
+}
+RUN_COMMAND = """
 import sys, time
 from airflow import settings
 from airflow.cli import cli_parser
 if sys.argv[1] == "without":
     settings.get_policy_plugin_manager().unregister(name="airflow_policies")
-args = cli_parser.get_parser().parse_args(["dags", "reserialize"])
+args = cli_parser.get_parser().parse_args(sys.argv[2:])
 started = time.perf_counter()
 args.func(args)
 print(time.perf_counter() - started)
 """
 
 
-def _reserialize_seconds(env: dict[str, str], with_policy: bool) -> float:
+def _command_seconds(env: dict[str, str], command: str, with_policy: bool) -> float:
     import subprocess
 
     result = subprocess.run(
-        [sys.executable, "-c", RESERIALIZE, "with" if with_policy else "without"],
+        [sys.executable, "-c", RUN_COMMAND, "with" if with_policy else "without", *AIRFLOW_COMMANDS[command]],
         env=env,
         capture_output=True,
         text=True,
@@ -164,16 +168,16 @@ def main() -> int:
             install_drop_in=False,
         )
         sandbox.initialise()
-        _reserialize_seconds(sandbox.env, True)  # first write of every DAG row happens here, not in a timed round
-        reserialize_without, reserialize_with = [], []
+        _command_seconds(sandbox.env, "reserialize", True)  # the first write of every DAG row, untimed
+        timings: dict[str, dict[bool, list[float]]] = {c: {False: [], True: []} for c in AIRFLOW_COMMANDS}
         for _ in range(args.rounds):
-            reserialize_without.append(_reserialize_seconds(sandbox.env, False))
-            reserialize_with.append(_reserialize_seconds(sandbox.env, True))
+            for command in AIRFLOW_COMMANDS:
+                for policy_on in (False, True):
+                    timings[command][policy_on].append(_command_seconds(sandbox.env, command, policy_on))
         stored = sandbox.state()
         assert len(stored["dags"]) == args.files and not stored["import_errors"], stored["import_errors"]
 
     base, policy = statistics.median(without), statistics.median(with_policy)
-    re_base, re_policy = statistics.median(reserialize_without), statistics.median(reserialize_with)
     result = {
         "files": args.files,
         "tasks_per_dag": args.tasks,
@@ -182,9 +186,18 @@ def main() -> int:
         "dagbag_seconds_without_policy_median": round(base, 3),
         "dagbag_seconds_with_policy_median": round(policy, 3),
         "dagbag_ratio_with_over_without": round(policy / base, 3),
-        "reserialize_seconds_without_policy_median": round(re_base, 3),
-        "reserialize_seconds_with_policy_median": round(re_policy, 3),
-        "reserialize_ratio_with_over_without": round(re_policy / re_base, 3),
+        **{
+            key: value
+            for command, runs in timings.items()
+            for key, value in (
+                (f"{command}_seconds_without_policy_median", round(statistics.median(runs[False]), 3)),
+                (f"{command}_seconds_with_policy_median", round(statistics.median(runs[True]), 3)),
+                (
+                    f"{command}_ratio_with_over_without",
+                    round(statistics.median(runs[True]) / statistics.median(runs[False]), 3),
+                ),
+            )
+        },
         "per_dag_input_build_ms_p50": round(_percentile(build_ms, 0.5), 2),
         "per_dag_input_build_ms_p99": round(_percentile(build_ms, 0.99), 2),
         "per_dag_opa_decision_ms_p50": round(_percentile(decide_ms, 0.5), 2),
