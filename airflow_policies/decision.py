@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airflow_policies.exceptions import MalformedDecisionError
 
-__all__ = ["MUTABLE_DAG_FIELDS", "MUTABLE_TASK_FIELDS", "Decision", "Mutation", "Violation", "parse_decision"]
+__all__ = ["DAG_FIELDS", "Decision", "MutableField", "Mutation", "Violation", "parse_decision"]
 
-#: Task attributes a mutation may set, with the Python type the value must have once converted.
-MUTABLE_TASK_FIELDS: dict[str, type] = {
-    "queue": str,
-    "pool": str,
-    "executor": str,
-    "owner": str,
-    "retries": int,
-    "execution_timeout": timedelta,
-}
-#: DAG attributes a mutation may set.
-MUTABLE_DAG_FIELDS: dict[str, type] = {"tags": list}
+#: The allowlist: the only fields a decision may set. Every other field is refused as malformed.
+MutableField = Literal["queue", "pool", "executor", "owner", "retries", "execution_timeout", "tags"]
+#: Mutable fields that belong to the DAG (task_id null); the others belong to a task.
+DAG_FIELDS = frozenset({"tags"})
 
 
 class _Model(BaseModel):
@@ -44,7 +36,7 @@ class Mutation(_Model):
 
     rule: str = Field(min_length=1)
     task_id: str | None = None
-    field: Literal["queue", "pool", "executor", "owner", "retries", "execution_timeout", "tags"]
+    field: MutableField
     value: Any
 
     @field_validator("value")
@@ -81,8 +73,8 @@ class Decision(_Model):
                 raise ValueError(f"two mutations set {m.field!r} of task {m.task_id!r} to different values")
             seen[key] = m.value
         for m in mutations:
-            if (m.task_id is None) != (m.field in MUTABLE_DAG_FIELDS):
-                level = "DAG-level" if m.field in MUTABLE_DAG_FIELDS else "task-level"
+            if (m.task_id is None) != (m.field in DAG_FIELDS):
+                level = "DAG-level" if m.field in DAG_FIELDS else "task-level"
                 raise ValueError(f"mutation of {m.field!r} is {level} but task_id is {m.task_id!r}")
         return mutations
 
