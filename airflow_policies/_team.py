@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from airflow.configuration import conf
 
+from airflow_policies.document import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -20,7 +21,14 @@ if TYPE_CHECKING:
 
     from airflow_policies._config import Settings
 
-__all__ = ["calling_dagbag", "read_bundle_teams"]
+__all__ = ["calling_dagbag", "enforcement_point", "read_bundle_teams"]
+
+# Airflow's parse entry points, by the code on the stack: DAG code can rewrite os.environ (where
+# Airflow's parsing context lives), not the frames that called it.
+_PARSE_ENTRY_POINTS: dict[tuple[str, str], EnforcementPoint] = {
+    ("airflow/dag_processing/processor.py", "_parse_file"): "dag_processor",
+    ("airflow/sdk/execution_time/task_runner.py", "parse"): "worker",
+}
 
 
 def calling_dagbag() -> DagBag | None:
@@ -41,6 +49,21 @@ def calling_dagbag() -> DagBag | None:
     finally:
         del frame
     return None
+
+
+def enforcement_point() -> EnforcementPoint:
+    """Where this parse happens: a DAG-processor child, a worker starting a task, or anything else (CLI)."""
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            code = frame.f_code
+            for (path_suffix, function), point in _PARSE_ENTRY_POINTS.items():
+                if code.co_name == function and code.co_filename.endswith(path_suffix):
+                    return point
+            frame = frame.f_back
+    finally:
+        del frame
+    return "cli"
 
 
 def _airflow_bundle_teams() -> dict[str, str | None]:

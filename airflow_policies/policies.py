@@ -7,7 +7,6 @@ applies the decision to every task; no task-level hook is needed, so none makes 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
@@ -19,8 +18,8 @@ from airflow_policies._config import settings
 from airflow_policies._enforce import enforce
 from airflow_policies._input import airflow_info, build_input
 from airflow_policies._opa import OpaEvaluator
-from airflow_policies._team import calling_dagbag, read_bundle_teams
-from airflow_policies.document import BundleInfo, EnforcementPoint
+from airflow_policies._team import calling_dagbag, enforcement_point, read_bundle_teams
+from airflow_policies.document import BundleInfo
 from airflow_policies.exceptions import PolicyError
 
 if TYPE_CHECKING:
@@ -47,15 +46,6 @@ _bundle_teams()
 airflow_info()
 
 
-def _enforcement_point() -> EnforcementPoint:
-    # The task runner parses with the DAG and task it is about to run set in the parsing context.
-    if os.environ.get("_AIRFLOW_PARSING_CONTEXT_DAG_ID"):
-        return "worker"
-    if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":
-        return "dag_processor"
-    return "cli"
-
-
 @hookimpl
 def dag_policy(dag: DAG) -> None:
     """Ask OPA once about ``dag``: raise one violation listing every broken rule, or apply mutations."""
@@ -63,7 +53,7 @@ def dag_policy(dag: DAG) -> None:
         bag = calling_dagbag()
         bundle_name = bag.bundle_name if bag is not None else None
         bundle = BundleInfo(name=bundle_name, team=_bundle_teams().get(bundle_name) if bundle_name else None)
-        document = build_input(dag, bundle=bundle, enforcement_point=_enforcement_point())
+        document = build_input(dag, bundle=bundle, enforcement_point=enforcement_point())
         decision = _evaluator().evaluate(document)
         enforce(dag, document, decision)
     except PolicyError as exc:

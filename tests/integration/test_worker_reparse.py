@@ -86,8 +86,7 @@ def test_worker_runs_the_routed_task(worker):
     was resolved from the worker's BundleDagBag, and the decision was made as enforcement point 'worker'."""
     sandbox, log = worker
     assert _start_task(sandbox, "team_a__etl", "load", "etl.py") == {"queue": "team_a", "pool": "team_a_pool"}
-    (document,) = _decisions(log, "team_a__etl")
-    assert document["enforcement_point"] == "worker"
+    (document,) = [d for d in _decisions(log, "team_a__etl") if d["enforcement_point"] == "worker"]
     assert document["bundle"] == {"name": "team_a_dags", "team": "team_a"}
 
 
@@ -95,3 +94,11 @@ def test_worker_refuses_to_start_a_violating_task(worker):
     """A DAG that breaks team boundaries is missing from the worker's bag: the task does not start."""
     sandbox, _ = worker
     assert _start_task(sandbox, "team_a__borrow_connection", "query_warehouse", "borrow_connection.py") == {"exit": 1}
+
+
+def test_dag_processor_decisions_are_marked_as_such(worker):
+    """The real DAG processor's decisions carry enforcement point 'dag_processor'."""
+    sandbox, log = worker
+    sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
+    points = {document["enforcement_point"] for document in _decisions(log, "team_a__etl")}
+    assert "dag_processor" in points
