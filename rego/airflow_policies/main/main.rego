@@ -8,24 +8,41 @@
 package airflow_policies.main
 
 import data.airflow_policies.lib.result
+import data.airflow_policies.lib.rollout
 import data.airflow_policies.lib.team
 
 # METADATA
 # title: Decision
 # description: |
-#   The answer for one DAG; validated by airflow_policies.decision on the Python side. Undefined for an
-#   input of another schema version or without a DAG, which the Python side treats as an error.
+#   The answer for one DAG; validated by airflow_policies.decision on the Python side. Every violation
+#   carries the action in force (deny, warn or dryrun) and the exception that excuses it, or null; every
+#   mutation its action (dryrun mutations are reported, not applied). Undefined for an input of another
+#   schema version or without a DAG, which the Python side treats as an error.
 # entrypoint: true
 decision := {
-	"violations": sort(((_rule_violations | unowned_mutation_value) | conflicting_mutation)),
-	"mutations": sort(_applied_mutations),
+	"violations": [_judged(v, rollout.actions, rollout.live_exceptions) |
+		some v in sort(((_rule_violations | unowned_mutation_value) | conflicting_mutation))
+	],
+	"mutations": sort(_valid_mutations),
+	"policy_revision": _policy_revision,
 } if {
 	input.schema_version == 1
 	is_string(input.dag.dag_id)
 	is_array(input.tasks)
 }
 
-_mutations contains m if {
+default _policy_revision := ""
+
+# Written by whoever loads the policy (airflow-policies' local OPA, or a bundle build), as a hash of the
+# rules and data, so that a decision can be traced to the policy that made it.
+_policy_revision := data.airflow_policies.meta.revision
+
+_judged(violation, actions, exceptions) := object.union(violation, {
+	"action": object.get(actions, violation.rule, violation.action),
+	"exception": rollout.exception_for(violation, exceptions),
+})
+
+_mutations contains object.union(m, {"action": object.get(rollout.actions, m.rule, m.action)}) if {
 	some family, rule
 
 	# Dispatch over every rule package by path, as Regal's own main does; no rule is named here.
@@ -49,16 +66,23 @@ _unowned contains m if {
 	_owned_fields[m.field]
 }
 
-_applied_mutations contains m if {
+_valid_mutations contains m if {
 	some m in _mutations
 	not [m.task_id, m.field] in _conflicting
 	not m in _unowned
+}
+
+_applied_mutations contains m if {
+	some m in _valid_mutations
+	m.action != "dryrun"
 }
 
 # METADATA
 # title: Mutation to a resource the team may not use
 # description: A rule tried to route a task to a queue, pool or executor its team does not own; it is refused.
 # custom:
+#   id: main.unowned_mutation_value
+#   action: deny
 #   remediation: Fix the registry (the team's default_queue / default_pool must be among its own) or the rule.
 unowned_mutation_value contains result.violation(rego.metadata.chain(), m.task_id, message, m) if {
 	some m in _unowned
@@ -69,6 +93,8 @@ unowned_mutation_value contains result.violation(rego.metadata.chain(), m.task_i
 # title: Conflicting mutations
 # description: Two rules set the same field of the same task to different values; neither is applied.
 # custom:
+#   id: main.conflicting_mutation
+#   action: deny
 #   remediation: Make the rules agree, or make one of them skip tasks the other one routes.
 conflicting_mutation contains result.violation(rego.metadata.chain(), task_id, message, details) if {
 	some [task_id, field] in _conflicting

@@ -8,10 +8,14 @@ test_decision_of_a_compliant_dag_has_only_mutations if {
 	main.decision == {
 		"violations": [],
 		"mutations": [
-			{"rule": "routing.team_pool", "task_id": "t1", "field": "pool", "value": "team_a_pool"},
-			{"rule": "routing.team_queue", "task_id": "t1", "field": "queue", "value": "team_a"},
-			{"rule": "tags.stamp_team_tag", "task_id": null, "field": "tags", "value": ["etl", "team:team_a"]},
+			{"rule": "routing.team_pool", "task_id": "t1", "field": "pool", "value": "team_a_pool", "action": "deny"},
+			{"rule": "routing.team_queue", "task_id": "t1", "field": "queue", "value": "team_a", "action": "deny"},
+			{
+				"rule": "tags.stamp_team_tag", "task_id": null, "field": "tags",
+				"value": ["etl", "team:team_a"], "action": "deny",
+			},
 		],
+		"policy_revision": "",
 	} with input as inp with data.airflow_policies.registry as fixtures.registry
 }
 
@@ -49,7 +53,7 @@ test_deny_mutation_to_a_resource_the_team_does_not_own if {
 }
 
 test_deny_conflicting_mutations if {
-	rival := {{"rule": "routing.rival", "task_id": "t1", "field": "queue", "value": "team_a_gpu"}}
+	rival := {{"rule": "routing.rival", "task_id": "t1", "field": "queue", "value": "team_a_gpu", "action": "deny"}}
 	decision := main.decision with input as fixtures.dag({}, [fixtures.task({"queue": "default"})])
 		with data.airflow_policies.registry as fixtures.registry
 		with data.airflow_policies.rules.routing.rival.mutation as rival
@@ -58,4 +62,43 @@ test_deny_conflicting_mutations if {
 	every m in decision.mutations {
 		m.field != "queue"
 	}
+}
+
+_foreign_pool_dag := fixtures.dag({}, [fixtures.task({"pool": "team_b_pool"})])
+
+test_violation_carries_the_action_in_force_and_no_exception if {
+	overrides := [{"rule": "pools.foreign_pool", "action": "warn", "enforcement_points": ["check"]}]
+	decision := main.decision with input as _foreign_pool_dag
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.rollout.actions as overrides
+	[[v.rule, v.action, v.exception] | some v in decision.violations] == [["pools.foreign_pool", "warn", null]]
+}
+
+test_violation_carries_its_exception if {
+	exception := {
+		"id": "EXC-7", "rule": "pools.foreign_pool", "team": "team_a", "owner": "alice",
+		"reason": "borrowing team_b's pool during the migration", "ticket": "https://t/7", "expires": "2026-12-31",
+	}
+	decision := main.decision with input as _foreign_pool_dag
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.rollout.exceptions as [exception]
+		with time.now_ns as time.parse_rfc3339_ns("2026-12-01T00:00:00Z")
+	[[v.action, v.exception.id] | some v in decision.violations] == [["deny", "EXC-7"]]
+}
+
+# A dryrun mutation is reported but not applied, so violations are judged on the DAG as written.
+test_dryrun_mutation_is_reported_not_applied if {
+	overrides := [{"rule": "routing.team_queue", "action": "dryrun"}]
+	decision := main.decision with input as fixtures.dag({}, [fixtures.task({"queue": "default"})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.rollout.actions as overrides
+	[[m.field, m.action] | some m in decision.mutations; m.task_id == "t1"] == [["queue", "dryrun"]]
+	[v.rule | some v in decision.violations] == ["queues.foreign_queue"]
+}
+
+test_decision_names_the_policy_revision if {
+	decision := main.decision with input as fixtures.dag({}, [])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.meta.revision as "sha256:abc"
+	decision.policy_revision == "sha256:abc"
 }

@@ -4,6 +4,7 @@
 #   A DAG is scheduled on, or a task reads (inlet), an asset that is neither its team's, nor global, nor
 #   shared with the team by its owner.
 # custom:
+#   id: assets.foreign_consume
 #   remediation: Consume your team's assets, global ones, or ask the owning team to share the asset prefix.
 #   severity: high
 #   action: deny

@@ -2,6 +2,7 @@
 # title: Watcher on another team's asset
 # description: A schedule asset carries watchers but is not in the team's own asset namespace.
 # custom:
+#   id: assets.foreign_watcher
 #   remediation: Attach watchers only to your team's assets; ask the owning team to watch theirs.
 #   severity: high
 #   action: deny

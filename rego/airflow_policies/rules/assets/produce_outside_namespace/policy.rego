@@ -2,6 +2,7 @@
 # title: Asset produced outside the team's namespace
 # description: A task's outlet (asset, alias or reference) is outside its team's own asset prefixes.
 # custom:
+#   id: assets.produce_outside_namespace
 #   remediation: Produce only into your team's asset prefixes; other teams publish their own assets.
 #   severity: high
 #   action: deny

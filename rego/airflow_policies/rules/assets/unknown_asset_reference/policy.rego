@@ -2,6 +2,7 @@
 # title: Unrecognised asset reference
 # description: A schedule, inlet or outlet holds an object the policy cannot identify as an asset, alias or reference.
 # custom:
+#   id: assets.unknown_asset_reference
 #   remediation: Use airflow.sdk Asset, AssetAlias or Asset.ref(...) objects in schedules, inlets and outlets.
 #   severity: medium
 #   action: deny

@@ -2,6 +2,7 @@
 # title: Bundle without a team
 # description: The DAG's bundle is mapped to no team, and the registry does not allow teamless bundles.
 # custom:
+#   id: bundles.teamless_bundle
 #   remediation: >-
 #     Map the bundle to its team with team_name in [dag_processor] dag_bundle_config_list (multi_team on)
 #     or in AIRFLOW_POLICIES_BUNDLE_TEAMS, or set teamless_bundles to allow in the registry.

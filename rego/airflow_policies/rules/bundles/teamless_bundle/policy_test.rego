@@ -14,6 +14,7 @@ test_deny_teamless_bundle if {
 			"or in AIRFLOW_POLICIES_BUNDLE_TEAMS, or set teamless_bundles to allow in the registry.",
 		]),
 		"details": {"bundle": "some_dags"},
+		"action": "deny",
 	}} with input as fixtures.dag_of(null, {}, []) with data.airflow_policies.registry as fixtures.registry
 }
 

@@ -2,6 +2,7 @@
 # title: Team missing from the registry
 # description: The bundle's team is not in the registry, so nothing can be known about what it owns.
 # custom:
+#   id: bundles.unknown_team
 #   remediation: Add the team to the registry (teams.<name>) with what it owns.
 #   severity: high
 #   action: deny

@@ -4,6 +4,7 @@
 #   A task (attribute, template, mapped expand or notifier) or a DAG callback or asset watcher names a
 #   connection that its team does not own, that is not global, and that nobody shares with the team.
 # custom:
+#   id: connections.foreign_connection
 #   remediation: >-
 #     Use a connection your team owns or a global one, or ask the owning team to share it with your team
 #     in the registry.

@@ -18,6 +18,7 @@ test_deny_other_teams_connection_via_default_args if {
 			"in the registry.",
 		]),
 		"details": {"conn_id": "team_b_warehouse", "source": "attribute", "location": "conn_id", "owners": ["team_b"]},
+		"action": "deny",
 	}} with input as inp with data.airflow_policies.registry as fixtures.registry
 }
 

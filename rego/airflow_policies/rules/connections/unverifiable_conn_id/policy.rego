@@ -4,6 +4,7 @@
 #   A connection id is a Jinja template, an XComArg or another value only known at run time, so the
 #   policy cannot tell whose connection it is.
 # custom:
+#   id: connections.unverifiable_conn_id
 #   remediation: Write the connection id as a literal string (one task per connection if needed).
 #   severity: high
 #   action: deny

@@ -4,6 +4,7 @@
 #   A task triggers (TriggerDagRunOperator) or waits for (ExternalTaskSensor) a DAG outside its team's
 #   dag_id namespace that the owning team does not share with it.
 # custom:
+#   id: cross_dag.foreign_target
 #   remediation: Reference your team's DAGs only, or ask the owning team to share the DAG (shares.dag_ids).
 #   severity: high
 #   action: deny

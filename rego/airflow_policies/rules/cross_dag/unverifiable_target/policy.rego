@@ -2,6 +2,7 @@
 # title: DAG reference not known at parse time
 # description: A task triggers or waits for a DAG whose id is templated or computed at run time.
 # custom:
+#   id: cross_dag.unverifiable_target
 #   remediation: Write the target dag_id as a literal string.
 #   severity: high
 #   action: deny

@@ -4,6 +4,7 @@
 #   A DAG's dag_id must start with one of its team's dag_id prefixes. Airflow lets a bundle take over any
 #   dag_id, including another team's; this rule is what stops that.
 # custom:
+#   id: dag_ids.namespace
 #   remediation: Rename the DAG so its dag_id starts with one of your team's dag_id prefixes.
 #   severity: high
 #   action: deny

@@ -2,6 +2,7 @@
 # title: Executor the team may not use
 # description: A task's executor is neither one of its team's executors nor a global one.
 # custom:
+#   id: executors.foreign_executor
 #   remediation: Use an executor configured for your team or a global one, or leave executor unset.
 #   severity: high
 #   action: deny

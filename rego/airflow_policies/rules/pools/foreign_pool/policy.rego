@@ -2,6 +2,7 @@
 # title: Pool the team may not use
 # description: A task's pool is neither one of its team's pools nor a global one.
 # custom:
+#   id: pools.foreign_pool
 #   remediation: >-
 #     Use one of your team's pools or a global pool (or leave the default pool, which is routed to your
 #     team's).

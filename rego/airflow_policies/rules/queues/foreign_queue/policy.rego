@@ -2,6 +2,7 @@
 # title: Queue the team may not use
 # description: A task's queue is neither one of its team's queues nor a global one.
 # custom:
+#   id: queues.foreign_queue
 #   remediation: >-
 #     Use one of your team's queues or a global queue (or leave the default queue, which is routed to your
 #     team's).

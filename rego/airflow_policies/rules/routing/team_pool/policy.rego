@@ -2,6 +2,8 @@
 # title: Route to the team's pool
 # description: A task left on Airflow's default pool is moved to its team's default pool.
 # custom:
+#   id: routing.team_pool
+#   action: deny
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.routing.team_pool

@@ -4,7 +4,13 @@ import data.airflow_policies.lib.fixtures_test as fixtures
 import data.airflow_policies.rules.routing.team_pool as rule
 
 test_mutate_default_pool_to_team_pool if {
-	rule.mutation == {{"rule": "routing.team_pool", "task_id": "t1", "field": "pool", "value": "team_a_pool"}}
+	rule.mutation == {{
+		"rule": "routing.team_pool",
+		"task_id": "t1",
+		"field": "pool",
+		"value": "team_a_pool",
+		"action": "deny",
+	}}
 		with input as fixtures.dag({}, [fixtures.task({"pool": "default_pool"})])
 		with data.airflow_policies.registry as fixtures.registry
 }

@@ -2,6 +2,8 @@
 # title: Route to the team's queue
 # description: A task left on Airflow's default queue is moved to its team's default queue.
 # custom:
+#   id: routing.team_queue
+#   action: deny
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.routing.team_queue

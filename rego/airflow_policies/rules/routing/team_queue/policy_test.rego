@@ -4,7 +4,13 @@ import data.airflow_policies.lib.fixtures_test as fixtures
 import data.airflow_policies.rules.routing.team_queue as rule
 
 test_mutate_default_queue_to_team_queue if {
-	rule.mutation == {{"rule": "routing.team_queue", "task_id": "t1", "field": "queue", "value": "team_a"}}
+	rule.mutation == {{
+		"rule": "routing.team_queue",
+		"task_id": "t1",
+		"field": "queue",
+		"value": "team_a",
+		"action": "deny",
+	}}
 		with input as fixtures.dag({}, [fixtures.task({"queue": "default"})])
 		with data.airflow_policies.registry as fixtures.registry
 }

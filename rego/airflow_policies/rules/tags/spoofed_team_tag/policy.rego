@@ -2,6 +2,7 @@
 # title: Tag naming another team
 # description: A DAG tag of the form team:<name> names a team other than the one its bundle belongs to.
 # custom:
+#   id: tags.spoofed_team_tag
 #   remediation: Remove the team:<name> tag; the policy stamps the right one from the bundle's team.
 #   severity: medium
 #   action: deny

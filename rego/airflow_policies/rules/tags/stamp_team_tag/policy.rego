@@ -2,6 +2,8 @@
 # title: Stamp the team tag
 # description: Adds the tag team:<name> of the bundle's team to the DAG, so the UI can filter by team.
 # custom:
+#   id: tags.stamp_team_tag
+#   action: deny
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.tags.stamp_team_tag

@@ -4,7 +4,16 @@ import data.airflow_policies.lib.fixtures_test as fixtures
 import data.airflow_policies.rules.tags.stamp_team_tag as rule
 
 test_mutate_adds_team_tag if {
-	rule.mutation == {{"rule": "tags.stamp_team_tag", "task_id": null, "field": "tags", "value": ["etl", "team:team_a"]}}
+	rule.mutation == {{
+		"rule": "tags.stamp_team_tag",
+		"task_id": null,
+		"field": "tags",
+		"value": [
+			"etl",
+			"team:team_a",
+		],
+		"action": "deny",
+	}}
 		with input as fixtures.dag({"tags": ["etl"]}, [])
 		with data.airflow_policies.registry as fixtures.registry
 }

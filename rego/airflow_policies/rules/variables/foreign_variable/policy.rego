@@ -2,6 +2,7 @@
 # title: Variable the team may not use
 # description: A templated field reads a Variable that its team does not own, that is not global and not shared.
 # custom:
+#   id: variables.foreign_variable
 #   remediation: Use a Variable your team owns or a global one, or ask the owning team to share it.
 #   severity: high
 #   action: deny

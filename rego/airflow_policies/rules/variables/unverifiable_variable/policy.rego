@@ -2,6 +2,7 @@
 # title: Variable key not known at parse time
 # description: A template reads a Variable whose key is computed at run time, so the policy cannot tell whose it is.
 # custom:
+#   id: variables.unverifiable_variable
 #   remediation: Write the Variable key literally, e.g. {{ var.value.my_key }}.
 #   severity: high
 #   action: deny
