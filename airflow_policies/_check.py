@@ -14,15 +14,15 @@ import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
+from airflow_policies._config import FailureMode
 from airflow_policies._input import airflow_info, build_input
 from airflow_policies.decision import Decision
 from airflow_policies.document import BundleInfo, InputDocument
-from airflow_policies.exceptions import DecisionError
-from airflow_policies.report import CheckReport, DagResult, FileResult, MutationChange
+from airflow_policies.report import CheckReport, FileResult
+from airflow_policies.verdict import judge
 
 __all__ = ["check_folder"]
 
@@ -79,32 +79,13 @@ def _dag_files(root: Path) -> list[Path]:
     return sorted(Path(p) for p in find_dag_file_paths(root, safe_mode=False))
 
 
-def _changes(document: InputDocument, decision: Decision) -> list[MutationChange]:
-    tasks = {t.task_id: t for t in document.tasks}
-    changes = []
-    for m in decision.mutations:
-        source: Any = document.dag if m.task_id is None else tasks.get(m.task_id)
-        before = getattr(source, m.field, None) if source is not None else None
-        changes.append(MutationChange(rule=m.rule, task_id=m.task_id, field=m.field, before=before, after=m.value))
-    return changes
-
-
-def _decide(document: InputDocument, evaluate: Callable[[InputDocument], Decision]) -> DagResult:
-    base = {"dag_id": document.dag.dag_id, "team": document.bundle.team}
-    try:
-        decision = evaluate(document)
-    except DecisionError as exc:
-        return DagResult(**base, outcome="error", error=str(exc))
-    if decision.rejected:
-        return DagResult(**base, outcome="rejected", violations=decision.violations)
-    changes = _changes(document, decision)
-    return DagResult(**base, outcome="mutated" if changes else "admitted", mutations=changes)
-
-
 def check_folder(
     folder: Path,
     bundle: BundleInfo,
     evaluate: Callable[[InputDocument], Decision],
+    *,
+    failure_mode: FailureMode = "closed",
+    decision_log: str = "none",
     on_file: Callable[[int, int, Path], None] | None = None,
 ) -> CheckReport:
     """Parse every DAG file under ``folder`` (its own bundle root) and decide on each DAG.
@@ -113,6 +94,8 @@ def check_folder(
         folder: bundle root, or one DAG file.
         bundle: bundle name and team, as resolved by the caller.
         evaluate: the decision function (an :class:`~airflow_policies._opa.OpaEvaluator`'s ``evaluate``).
+        failure_mode: the outcome of a DAG no trustworthy decision can be had for.
+        decision_log: where each decision's log line goes (``none``, ``stderr`` or a file).
         on_file: progress callback ``(index, total, path)``.
     """
     root = folder if folder.is_dir() else folder.parent
@@ -124,20 +107,14 @@ def check_folder(
             on_file(index, len(files), path)
         documents, import_errors = _parse_file(path, root, bundle)
         relative = str(path.relative_to(root))
-        result = FileResult(file=relative, import_error=import_errors.get(relative))
+        errors = [import_errors[relative]] if relative in import_errors else []
+        records = []
         for raw in documents:
             try:
                 document = InputDocument.model_validate_json(raw)
             except ValidationError as exc:
-                result.dags.append(
-                    DagResult(
-                        dag_id="<unknown>",
-                        team=bundle.team,
-                        outcome="error",
-                        error=f"the parse of {relative} produced an invalid input document: {exc}",
-                    )
-                )
+                errors.append(f"the parse produced an invalid input document: {exc}")
                 continue
-            result.dags.append(_decide(document, evaluate))
-        results.append(result)
+            records.append(judge(document, evaluate, failure_mode=failure_mode, decision_log=decision_log))
+        results.append(FileResult(file=relative, import_error="\n".join(errors) or None, dags=records))
     return CheckReport(bundle=bundle.name or "", team=bundle.team, files=results)

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
+from airflow_policies.document import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "Settings", "load_settings", "settings"]
+__all__ = ["ENV_PREFIX", "FailureMode", "Settings", "load_settings", "settings"]
+
+#: What happens to a DAG when no trustworthy decision can be had: rejected (closed) or admitted (open).
+FailureMode = Literal["closed", "open"]
+_JSON_FIELDS = {"bundle_teams": '{"team_a_dags": "team_a"}', "failure_mode": '{"worker": "open"}'}
 
 ENV_PREFIX = "AIRFLOW_POLICIES_"
 _CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
@@ -38,8 +44,25 @@ class Settings(BaseModel):
         pattern=r"^[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*$",
         description="Data path of the decision entrypoint.",
     )
-    timeout_seconds: float = Field(
-        default=2.0, gt=0, le=60, description="Total budget for one decision, split between connect and read."
+    connect_timeout_seconds: float = Field(
+        default=0.5, gt=0, le=30, description="Time allowed to open the connection to OPA."
+    )
+    read_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="Time allowed between bytes of OPA's answer once connected."
+    )
+    failure_mode: dict[EnforcementPoint, FailureMode] = Field(
+        default_factory=dict,
+        description="Per enforcement point, what happens when OPA cannot decide; unlisted points fail closed.",
+    )
+    breaker_reset_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="How long to fail fast after OPA was unreachable, before a probe."
+    )
+    state_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / f"airflow-policies-{os.getuid()}",
+        description="Directory of the circuit breaker's state, shared by the processes of one host.",
+    )
+    decision_log: str = Field(
+        default="stderr", min_length=1, description="Where decision-log lines go: stderr, none, or a file path."
     )
     bundle_teams: dict[str, str] = Field(
         default_factory=dict,
@@ -48,6 +71,14 @@ class Settings(BaseModel):
     registry: Path | None = Field(
         default=None, description="Team registry file for the OPA this tool starts itself (check, demo)."
     )
+    rollout: Path | None = Field(
+        default=None,
+        description="Rollout file (action overrides, exceptions) for the OPA this tool starts itself.",
+    )
+
+    def failure_mode_at(self, point: EnforcementPoint) -> FailureMode:
+        """What happens at ``point`` when OPA cannot decide."""
+        return self.failure_mode.get(point, "closed")
 
 
 def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
@@ -56,13 +87,13 @@ def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
         raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is None:
             continue
-        if name == "bundle_teams":
+        if name in _JSON_FIELDS:
             try:
                 values[name] = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise ConfigurationError(
-                    f"{ENV_PREFIX}BUNDLE_TEAMS is not JSON ({exc.msg} at position {exc.pos}); "
-                    'expected an object like {"team_a_dags": "team_a"}'
+                    f"{ENV_PREFIX}{name.upper()} is not JSON ({exc.msg} at position {exc.pos}); "
+                    f"expected an object like {_JSON_FIELDS[name]}"
                 ) from None
         else:
             values[name] = raw

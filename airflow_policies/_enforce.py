@@ -1,4 +1,4 @@
-"""Turn a decision into an import error or into mutations of the DAG."""
+"""Turn a verdict into an import error, a DAG warning, or mutations of the DAG."""
 
 from __future__ import annotations
 
@@ -7,65 +7,93 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.exceptions import AirflowClusterPolicyViolation
 
-from airflow_policies.decision import Decision, Mutation
-from airflow_policies.document import InputDocument
-from airflow_policies.exceptions import MalformedDecisionError
+from airflow_policies.verdict import DecisionRecord, MutationChange
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
-__all__ = ["apply_mutations", "enforce", "rejection_message"]
+__all__ = ["apply_mutations", "enforce", "rejection_message", "warning_message"]
 
 
-def rejection_message(document: InputDocument, decision: Decision) -> str:
-    """One import-error text naming the team, every rule, task and what to do."""
-    bundle = document.bundle
-    team = f"team '{bundle.team}'" if bundle.team else "no team"
-    count = len(decision.violations)
-    lines = [
-        f"DAG '{document.dag.dag_id}' (bundle '{bundle.name}', {team}) breaks "
-        f"{count} team-boundary rule{'s' if count != 1 else ''}:"
-    ]
-    for v in decision.violations:
-        lines.append(f"  - [{v.rule}] {v.message}")
-        if v.remediation:
-            lines.append(f"    fix: {v.remediation}")
+def _subject(record: DecisionRecord) -> str:
+    team = f"team '{record.team}'" if record.team else "no team"
+    return f"DAG '{record.dag_id}' (bundle '{record.bundle}', {team})"
+
+
+def _findings(record: DecisionRecord, effect: str) -> list[str]:
+    lines = []
+    for v in record.violations:
+        if v.effect == effect:
+            lines.append(f"  - [{v.rule}] {v.message}")
+            if v.remediation:
+                lines.append(f"    fix: {v.remediation}")
+    return lines
+
+
+def rejection_message(record: DecisionRecord) -> str:
+    """One import-error text: every denied rule with its task and fix, or why no decision was had."""
+    if record.outcome == "failed_closed":
+        return (
+            f"{_subject(record)} was rejected because airflow-policies could not decide on it (fail closed): "
+            f"{record.error}"
+        )
+    denied = _findings(record, "deny")
+    count = len([v for v in record.violations if v.effect == "deny"])
+    lines = [f"{_subject(record)} breaks {count} team-boundary rule{'s' if count != 1 else ''}:", *denied]
+    warned = _findings(record, "warn")
+    if warned:
+        lines += ["and would also be warned about:", *warned]
     return "\n".join(lines)
 
 
-def _converted(mutation: Mutation) -> Any:  # noqa: ANN401 - depends on the field
-    if mutation.field == "execution_timeout":
-        return datetime.timedelta(seconds=mutation.value)
-    if mutation.field == "tags":
-        return set(mutation.value)
-    return mutation.value
+def warning_message(record: DecisionRecord) -> str | None:
+    """The text shown to the DAG's authors for an admitted DAG, or ``None`` when there is nothing to say."""
+    if record.outcome == "failed_open":
+        return f"airflow-policies: {_subject(record)} was admitted unchecked (fail open): {record.error}"
+    lines = _findings(record, "warn")
+    lines += [
+        f"  ~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
+        for m in record.mutations
+        if m.applied and m.action == "warn"
+    ]
+    if not lines:
+        return None
+    return "\n".join([f"airflow-policies: {_subject(record)} is admitted, but:", *lines])
 
 
-def apply_mutations(dag: DAG, mutations: list[Mutation]) -> None:
-    """Set each mutated field on the DAG or task; fields outside the allowlist never reach here."""
-    for mutation in mutations:
-        value = _converted(mutation)
-        if mutation.task_id is None:
-            setattr(dag, mutation.field, value)
+def _converted(change: MutationChange) -> Any:  # noqa: ANN401 - depends on the field
+    if change.field == "execution_timeout":
+        return datetime.timedelta(seconds=change.after)
+    if change.field == "tags":
+        return set(change.after)
+    return change.after
+
+
+def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
+    """Set each applied field on the DAG or task; fields outside the allowlist never reach here."""
+    for change in changes:
+        if not change.applied:
             continue
-        task = dag.task_dict.get(mutation.task_id)
-        if task is None:
-            raise MalformedDecisionError(
-                f"the decision mutates task {mutation.task_id!r}, which DAG {dag.dag_id!r} does not have"
-            )
+        value = _converted(change)
+        if change.task_id is None:
+            setattr(dag, change.field, value)
+            continue
+        # judge() refused decisions that name a task the DAG's input document does not have.
+        task = dag.task_dict[change.task_id]
         try:
-            setattr(task, mutation.field, value)
+            setattr(task, change.field, value)
         except AttributeError:
             # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
-            task.partial_kwargs[mutation.field] = value
+            task.partial_kwargs[change.field] = value
 
 
-def enforce(dag: DAG, document: InputDocument, decision: Decision) -> None:
-    """Reject the DAG with one aggregated violation, or apply the decision's mutations.
+def enforce(dag: DAG, record: DecisionRecord) -> str | None:
+    """Reject the DAG, or apply the decision's mutations and return the warning for its authors, if any.
 
     Raises:
-        AirflowClusterPolicyViolation: the decision has violations.
+        AirflowClusterPolicyViolation: the DAG is rejected (a denied violation, or no decision, fail closed).
     """
-    if decision.rejected:
-        raise AirflowClusterPolicyViolation(rejection_message(document, decision))
-    apply_mutations(dag, decision.mutations)
+    if not record.admitted:
+        raise AirflowClusterPolicyViolation(rejection_message(record))
+    apply_mutations(dag, record.mutations)
+    return warning_message(record)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import cached_property
 
 import requests
@@ -16,13 +17,16 @@ from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableEr
 __all__ = ["OpaEvaluator"]
 
 _HINT = "check that OPA is running and reachable, or set AIRFLOW_POLICIES_OPA_URL"
+# A refused connection is retried once after this pause: the request never reached OPA, so the retry is
+# safe, and it rides over an OPA restart. Timeouts and HTTP errors are never retried.
+_REFUSED_RETRY_PAUSE = 0.2
 
 
 class OpaEvaluator:
     """Evaluates input documents against the decision entrypoint of one OPA server.
 
     Args:
-        settings: where OPA is, which entrypoint to query and the time budget of one decision.
+        settings: where OPA is, which entrypoint to query and the timeouts of one decision.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -38,13 +42,27 @@ class OpaEvaluator:
             port=url.port or (443 if url.scheme == "https" else 80),
             ssl=url.scheme == "https",
             token=self._settings.opa_token,
-            # A retry would spend the parse's time budget twice; the caller decides what a failure means.
+            # Retrying a timeout would spend the parse's time twice; _query retries only refused connections.
             retries=0,
         )
-        # requests applies the timeout to connect and to each read: split the budget so the sum holds.
-        half = self._settings.timeout_seconds / 2
-        client.timeout = (half, half)
+        client.timeout = (self._settings.connect_timeout_seconds, self._settings.read_timeout_seconds)
         return client
+
+    def _query(self, document: InputDocument) -> object:
+        package, _, rule = self._settings.decision_path.rpartition("/")
+        payload = document.model_dump(mode="json")
+        for attempt in (1, 2):
+            try:
+                return self._client.query_rule(
+                    input_data=payload, package_path=package, rule_name=rule, query_params={"provenance": "true"}
+                )
+            except requests.Timeout:
+                raise
+            except requests.ConnectionError as exc:
+                if attempt == 2 or not _refused(exc):
+                    raise
+                time.sleep(_REFUSED_RETRY_PAUSE)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def evaluate(self, document: InputDocument) -> Decision:
         """The decision for ``document``.
@@ -53,15 +71,17 @@ class OpaEvaluator:
             OpaUnavailableError: OPA is unreachable, too slow, or answered with an HTTP error.
             MalformedDecisionError: OPA answered something that is not a decision.
         """
-        package, _, rule = self._settings.decision_path.rpartition("/")
         try:
-            body = self._client.query_rule(
-                input_data=document.model_dump(mode="json"), package_path=package, rule_name=rule
-            )
+            body = self._query(document)
+        except requests.ConnectTimeout:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not accept the connection within "
+                f"{self._settings.connect_timeout_seconds}s (connect timeout); {_HINT}"
+            ) from None
         except requests.Timeout:
             raise OpaUnavailableError(
-                f"OPA at {self.url} did not answer within {self._settings.timeout_seconds}s; "
-                f"{_HINT}, or raise AIRFLOW_POLICIES_TIMEOUT_SECONDS"
+                f"OPA at {self.url} did not answer within {self._settings.read_timeout_seconds}s (read timeout); "
+                f"check OPA's load and logs, or raise AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"
             ) from None
         except requests.ConnectionError as exc:
             raise OpaUnavailableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
@@ -71,7 +91,21 @@ class OpaEvaluator:
             ) from None
         except json.JSONDecodeError:
             raise MalformedDecisionError(f"OPA at {self.url} answered with a body that is not JSON") from None
-        return parse_decision(body, source=f"OPA at {self.url}")
+        decision = parse_decision(body, source=f"OPA at {self.url}")
+        bundles = body.get("provenance", {}).get("bundles") if isinstance(body, dict) else None
+        if isinstance(bundles, dict) and bundles:
+            # OPA serves the policy from bundles: their revisions identify it better than a data value.
+            revision = ",".join(f"{name}@{info.get('revision', '')}" for name, info in sorted(bundles.items()))
+            decision = decision.model_copy(update={"policy_revision": revision})
+        return decision
+
+
+def _refused(exc: requests.ConnectionError) -> bool:
+    while exc is not None:
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _root_cause(exc: BaseException) -> str:

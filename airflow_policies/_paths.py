@@ -35,6 +35,11 @@ def example_registry() -> Path:
     return _shipped("examples/registry.yaml", "the example registry")
 
 
+def example_rollout() -> Path:
+    """The example rollout: a rule in warn for one team, one exception."""
+    return _shipped("examples/rollout.yaml", "the example rollout")
+
+
 def example_dags() -> Path:
     """The example DAG bundles (one folder per bundle)."""
     return _shipped("examples/dags", "the example DAGs")

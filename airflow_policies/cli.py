@@ -1,19 +1,25 @@
 """The ``airflow-policies`` command line.
 
-Exit codes: 0 nothing rejected, 1 something rejected / errored / failed to import, 2 usage or
-configuration error.
+Exit codes: 0 nothing rejected (warnings, dry runs and exceptions do not count), 1 something rejected /
+undecidable (fail closed) / failed to import, 2 usage or configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_policies.exceptions import ConfigurationError, PolicyError
+
+if TYPE_CHECKING:
+    from airflow_policies.report import CheckReport
+    from airflow_policies.verdict import MutationChange
 
 __all__ = ["main"]
 
@@ -33,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--opa-url", help="use this OPA instead of starting a local one")
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
     check.add_argument("--rego", type=Path, help="rule directory for the local OPA (default: shipped library)")
+    check.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions) for the local OPA")
+    check.add_argument("--diff", action="store_true", help="print only before -> after of every mutated field")
+    check.add_argument(
+        "--expiring-within",
+        metavar="DAYS",
+        type=_days,
+        help="also list the rollout file's exceptions expiring within this many days (14d, 2w)",
+    )
+    check.add_argument("--decision-log", help="write one decision-log line per DAG here (a file, or stderr)")
 
     schema = commands.add_parser("schema", help="write the JSON schemas of the input document and decision")
     schema.add_argument("--output", type=Path, default=Path("schemas"))
@@ -43,11 +58,23 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the two-team demo on a local OPA and a real Airflow parse")
     demo.add_argument("--workdir", type=Path, help="keep the demo's AIRFLOW_HOME here (default: a temp dir)")
+    demo.add_argument("--opa-decision-log", type=Path, help="switch on OPA's own decision log, into this file")
     return parser
 
 
+def _days(text: str) -> int:
+    from airflow_policies.rollout import parse_days
+
+    try:
+        return parse_days(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 @contextlib.contextmanager
-def _opa_for_check(args: argparse.Namespace, settings_url: str | None, registry: Path | None) -> Iterator[str]:
+def _opa_for_check(
+    args: argparse.Namespace, settings_url: str | None, registry: Path | None, rollout: Path | None
+) -> Iterator[str]:
     if args.opa_url or settings_url:
         yield args.opa_url or settings_url
         return
@@ -58,14 +85,14 @@ def _opa_for_check(args: argparse.Namespace, settings_url: str | None, registry:
             "no OPA to ask: pass --opa-url (or set AIRFLOW_POLICIES_OPA_URL) to use a running OPA, "
             "or --registry FILE to start a local one with the shipped rules"
         )
-    with local_opa(registry, args.rego) as url:
+    with local_opa(registry, args.rego, rollout=rollout) as url:
         yield url
 
 
-def _text_report(report: object) -> str:
-    from airflow_policies.report import CheckReport
+_EFFECT_MARK = {"deny": "x", "warn": "!", "dryrun": "?", "excepted": "="}
 
-    assert isinstance(report, CheckReport)
+
+def _text_report(report: CheckReport) -> str:
     lines = []
     for file in report.files:
         if file.import_error:
@@ -74,33 +101,71 @@ def _text_report(report: object) -> str:
         for dag in file.dags:
             lines.append(f"{dag.outcome.upper():<13} {file.file}  {dag.dag_id}  (team: {dag.team or '-'})")
             for v in dag.violations:
-                lines.append(f"    [{v.rule}] {v.message}")
-                if v.remediation:
+                lines.append(f"    {_EFFECT_MARK[v.effect]} {v.effect:<8} [{v.rule}] {v.message}")
+                if v.exception is not None:
+                    e = v.exception
+                    lines.append(f"        excepted by {e.id} ({e.owner}, until {e.expires}, {e.ticket}): {e.reason}")
+                elif v.remediation and v.effect != "dryrun":
                     lines.append(f"        fix: {v.remediation}")
             if dag.error:
                 lines.append(f"    error: {dag.error}")
-            for m in dag.mutations:
-                where = f"task '{m.task_id}'" if m.task_id else "DAG"
-                lines.append(f"    ~ {where} {m.field}: {m.before!r} -> {m.after!r}  [{m.rule}]")
+            lines.extend(f"    {line}" for line in _mutation_lines(dag.mutations))
+    lines.extend(_expiring_lines(report))
     counts = report.counts()
+    outcomes = [k for k in counts if k != "import_errors"]
     lines.append(
-        f"{sum(counts[k] for k in ('admitted', 'mutated', 'rejected', 'error'))} DAGs: "
-        + ", ".join(f"{counts[k]} {k}" for k in ("admitted", "mutated", "rejected", "error"))
+        f"{sum(counts[k] for k in outcomes)} DAGs: "
+        + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in outcomes)
         + f"; {counts['import_errors']} files failed to import"
     )
     return "\n".join(lines)
+
+
+def _mutation_lines(mutations: Sequence[MutationChange]) -> list[str]:
+    return [
+        f"~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'} {m.field}: {m.before!r} -> {m.after!r}  "
+        f"[{m.rule}]{'' if m.applied else '  (dryrun: not applied)'}"
+        for m in mutations
+    ]
+
+
+def _diff_report(report: CheckReport) -> str:
+    lines = []
+    for file in report.files:
+        for dag in file.dags:
+            if dag.mutations:
+                lines.append(f"{file.file}  {dag.dag_id}")
+                lines.extend(f"    {line}" for line in _mutation_lines(dag.mutations))
+    changed = sum(1 for f in report.files for d in f.dags for m in d.mutations if m.applied)
+    lines.append(f"{changed} fields changed")
+    return "\n".join(lines)
+
+
+def _expiring_lines(report: CheckReport) -> list[str]:
+    if not report.expiring_exceptions:
+        return []
+    lines = [f"{len(report.expiring_exceptions)} exceptions expire soon:"]
+    for e in report.expiring_exceptions:
+        lines.append(f"    {e.expires}  {e.id}  {e.rule}  team {e.team}, dag_id {e.dag_id}  ({e.owner}, {e.ticket})")
+    return lines
 
 
 def _check(args: argparse.Namespace) -> int:
     from airflow_policies._check import check_folder
     from airflow_policies._config import load_settings
     from airflow_policies._opa import OpaEvaluator
+    from airflow_policies._paths import rego_library
     from airflow_policies._team import read_bundle_teams
     from airflow_policies.document import BundleInfo
+    from airflow_policies.rollout import expiring, load_rollout
+    from airflow_policies.rule_index import declared_rules
 
     if not args.path.exists():
         raise ConfigurationError(f"{args.path} does not exist")
     settings = load_settings(args.config)
+    rollout = args.rollout or settings.rollout
+    if args.expiring_within is not None and rollout is None:
+        raise ConfigurationError("--expiring-within needs the rollout file: pass --rollout FILE")
     team = args.team or read_bundle_teams(settings).get(args.bundle)
     bundle = BundleInfo(name=args.bundle, team=team)
     explicit_url = str(settings.opa_url).rstrip("/") if "opa_url" in settings.model_fields_set else None
@@ -109,13 +174,27 @@ def _check(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             print(f"\r[{index}/{total}] {path.name[:60]:<60}", end="", file=sys.stderr, flush=True)
 
-    with _opa_for_check(args, explicit_url, args.registry or settings.registry) as url:
+    explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
+    with _opa_for_check(args, explicit_url, args.registry or settings.registry, rollout) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
-        report = check_folder(args.path.resolve(), bundle, evaluator.evaluate, on_file=progress)
+        report = check_folder(
+            args.path.resolve(),
+            bundle,
+            evaluator.evaluate,
+            failure_mode=settings.failure_mode_at("check"),
+            decision_log=args.decision_log or explicit_log or "none",
+            on_file=progress,
+        )
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    if args.expiring_within is not None and rollout is not None:
+        known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
+        soon = expiring(load_rollout(rollout, known), args.expiring_within, datetime.datetime.now(datetime.UTC).date())
+        report = report.model_copy(update={"expiring_exceptions": soon})
     if args.format == "json":
         print(report.model_dump_json(indent=2))
+    elif args.diff:
+        print(_diff_report(report))
     else:
         print(_text_report(report))
     return EXIT_REJECTED if report.failed else EXIT_OK
@@ -149,7 +228,7 @@ def _rules(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from airflow_policies.demo import run_demo
 
-    return run_demo(args.workdir)
+    return run_demo(args.workdir, opa_decision_log=args.opa_decision_log)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

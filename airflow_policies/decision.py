@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airflow_policies.exceptions import MalformedDecisionError
 
-__all__ = ["DAG_FIELDS", "Decision", "MutableField", "Mutation", "Violation", "parse_decision"]
+__all__ = [
+    "DAG_FIELDS",
+    "Action",
+    "AppliedException",
+    "Decision",
+    "Effect",
+    "MutableField",
+    "Mutation",
+    "Violation",
+    "parse_decision",
+]
+
+#: What a rule does when it fires: reject the DAG, admit it with a warning, or only record it.
+Action = Literal["deny", "warn", "dryrun"]
+#: What a violation finally does: its action, or ``excepted`` when a live exception excuses it.
+Effect = Literal["deny", "warn", "dryrun", "excepted"]
 
 #: The allowlist: the only fields a decision may set. Every other field is refused as malformed.
 MutableField = Literal["queue", "pool", "executor", "owner", "retries", "execution_timeout", "tags"]
@@ -20,8 +36,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AppliedException(_Model):
+    """The exception (declared in the rollout data) that excuses a violation."""
+
+    id: str = Field(min_length=1)
+    owner: str
+    reason: str
+    ticket: str
+    expires: datetime.date
+
+
 class Violation(_Model):
-    """One broken rule."""
+    """One broken rule, with the action in force for this team and enforcement point."""
 
     rule: str = Field(min_length=1)
     title: str = ""
@@ -29,6 +55,13 @@ class Violation(_Model):
     message: str = Field(min_length=1)
     remediation: str = ""
     details: dict[str, Any] = {}
+    action: Action
+    exception: AppliedException | None = None
+
+    @property
+    def effect(self) -> Effect:
+        """What this violation does to the DAG."""
+        return "excepted" if self.exception is not None else self.action
 
 
 class Mutation(_Model):
@@ -38,6 +71,12 @@ class Mutation(_Model):
     task_id: str | None = None
     field: MutableField
     value: Any
+    action: Action
+
+    @property
+    def applied(self) -> bool:
+        """Whether the DAG is changed (a dryrun mutation is only reported)."""
+        return self.action != "dryrun"
 
     @field_validator("value")
     @classmethod
@@ -62,6 +101,7 @@ class Decision(_Model):
 
     violations: list[Violation]
     mutations: list[Mutation]
+    policy_revision: str
 
     @field_validator("mutations")
     @classmethod
@@ -78,10 +118,19 @@ class Decision(_Model):
                 raise ValueError(f"mutation of {m.field!r} is {level} but task_id is {m.task_id!r}")
         return mutations
 
+    def with_effect(self, effect: Effect) -> list[Violation]:
+        """The violations that end up with ``effect``."""
+        return [v for v in self.violations if v.effect == effect]
+
     @property
     def rejected(self) -> bool:
-        """Whether the DAG must not be admitted."""
-        return bool(self.violations)
+        """Whether the DAG must not be admitted: some violation is denied and not excepted."""
+        return any(v.effect == "deny" for v in self.violations)
+
+    @property
+    def applied_mutations(self) -> list[Mutation]:
+        """The mutations that change the DAG."""
+        return [m for m in self.mutations if m.applied]
 
 
 def parse_decision(response: object, *, source: str) -> Decision:

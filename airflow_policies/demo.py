@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from airflow_policies._paths import example_dags, example_registry
+from airflow_policies._paths import example_dags, example_registry, example_rollout
 from airflow_policies.opa_server import local_opa
 from airflow_policies.sandbox import AirflowSandbox, BundleSpec
 
@@ -20,6 +20,7 @@ _RULE = re.compile(r"^\s+- \[([a-z_.]+)\] (.*)$", re.MULTILINE)
 
 def _rows(sandbox: AirflowSandbox, state: dict[str, Any]) -> list[tuple[str, ...]]:
     errors = {(e["bundle"], e["file"]): e["message"] for e in state["import_errors"]}
+    warnings = {w["dag_id"]: w["message"] for w in state["dag_warnings"]}
     rows = []
     for bundle in sandbox.bundles:
         for path in sorted(bundle.path.glob("*.py")):
@@ -36,7 +37,9 @@ def _rows(sandbox: AirflowSandbox, state: dict[str, Any]) -> list[tuple[str, ...
                     continue
                 routing = sorted({f"queue={t['queue']} pool={t['pool']}" for t in dag["tasks"].values()})
                 detail = f"{dag_id} stored with {', '.join(routing)}; tags={','.join(dag['tags']) or '-'}"
-                rows.append((bundle.name, team, path.name, "ADMITTED", detail))
+                warned = _RULE.findall(warnings.get(dag_id, ""))
+                rows.append((bundle.name, team, path.name, "WARNED" if warned else "ADMITTED", detail))
+                rows.extend(("", "", "", "", f"DAG warning in the UI: {rule}: {text}") for rule, text in warned)
     return rows
 
 
@@ -49,14 +52,19 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(workdir: Path | None = None) -> int:
-    """Run the demo and print a table of outcomes; returns the process exit code."""
+def run_demo(workdir: Path | None = None, *, opa_decision_log: Path | None = None) -> int:
+    """Run the demo and print a table of outcomes; returns the process exit code.
+
+    Args:
+        workdir: keep the demo's AIRFLOW_HOME here instead of a temporary directory.
+        opa_decision_log: switch on OPA's own decision logging, into this file.
+    """
     home = workdir or Path(tempfile.mkdtemp(prefix="airflow-policies-demo-"))
     if workdir and home.exists():
         shutil.rmtree(home)
     bundles = [BundleSpec(name, example_dags() / name.removesuffix("_dags"), team) for name, team in _BUNDLES]
-    print(f"Starting OPA on loopback with rego/ and {example_registry().name} ...", flush=True)
-    with local_opa(example_registry()) as url:
+    print(f"Starting OPA with rego/, {example_registry().name} and {example_rollout().name} ...", flush=True)
+    with local_opa(example_registry(), rollout=example_rollout(), decision_log=opa_decision_log) as url:
         sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url)
         print(f"OPA at {url}; AIRFLOW_HOME={home} (multi_team on, drop-in installed)", flush=True)
         print("airflow db migrate; airflow teams create team_a team_b ...", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CircuitOpenError",
     "ConfigurationError",
     "DecisionError",
     "MalformedDecisionError",
@@ -29,3 +30,7 @@ class OpaUnavailableError(DecisionError):
 
 class MalformedDecisionError(DecisionError):
     """OPA answered, but not with a decision of the documented shape."""
+
+
+class CircuitOpenError(OpaUnavailableError):
+    """OPA failed recently, so no request was sent (the circuit breaker is open)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 import subprocess
 import tempfile
@@ -14,11 +16,15 @@ import requests
 
 from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
+from airflow_policies.rollout import load_rollout
+from airflow_policies.rule_index import declared_rules
 
-__all__ = ["REGISTRY_DATA_PATH", "local_opa"]
+__all__ = ["REGISTRY_DATA_PATH", "local_opa", "policy_revision"]
 
-#: Where the registry lives in OPA's data document.
+#: Where the registry, the rollout and the revision live in OPA's data document.
 REGISTRY_DATA_PATH = "airflow_policies.registry"
+ROLLOUT_DATA_PATH = "airflow_policies.rollout"
+META_DATA_PATH = "airflow_policies.meta"
 _START_TIMEOUT = 30.0
 
 
@@ -46,24 +52,62 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     )
 
 
+def policy_revision(rules: Path, data: list[bytes]) -> str:
+    """``sha256:`` of the rule files (not their tests) and the data documents: what a decision was made by."""
+    digest = hashlib.sha256()
+    for path in sorted(rules.rglob("*.rego")):
+        if not path.name.endswith("_test.rego"):
+            digest.update(str(path.relative_to(rules)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for document in data:
+        digest.update(document + b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
 @contextmanager
 def local_opa(
-    registry: Path, rego: Path | None = None, *, port: int | None = None, decision_log: Path | None = None
+    registry: Path,
+    rego: Path | None = None,
+    *,
+    rollout: Path | None = None,
+    port: int | None = None,
+    decision_log: Path | None = None,
 ) -> Iterator[str]:
     """Start ``opa run --server`` on 127.0.0.1 and yield its base URL; stop it on exit.
 
     Args:
         registry: team registry (YAML or JSON), loaded at ``data.airflow_policies.registry``.
         rego: rule directory; defaults to the shipped library.
+        rollout: action overrides and exceptions, validated against the rules, loaded at
+            ``data.airflow_policies.rollout``.
         port: loopback port; a free one by default.
         decision_log: keep OPA's log, with its own decision log (one JSON line per decision), in this file.
 
     Raises:
-        ConfigurationError: the binary is missing, or OPA refuses the rules or the registry.
+        ConfigurationError: the binary is missing, the rollout is invalid, or OPA refuses the rules or the
+            registry.
     """
     if not registry.is_file():
         raise ConfigurationError(f"registry file {registry} does not exist")
     rules = rego or rego_library()
+    rollout_json = b"{}"
+    if rollout is not None:
+        known = {d.id for d in declared_rules(rules.resolve())}
+        rollout_json = load_rollout(rollout, known).model_dump_json(exclude_none=True).encode()
+    with tempfile.TemporaryDirectory(prefix="airflow-policies-opa-") as data_dir:
+        rollout_file = Path(data_dir, "rollout.json")
+        rollout_file.write_bytes(rollout_json)
+        meta_file = Path(data_dir, "meta.json")
+        revision = policy_revision(rules, [registry.read_bytes(), rollout_json])
+        meta_file.write_text(json.dumps({"revision": revision}))
+        data = [f"{ROLLOUT_DATA_PATH}:{rollout_file}", f"{META_DATA_PATH}:{meta_file}"]
+        with _opa_process(registry, rules, data, port, decision_log) as url:
+            yield url
+
+
+@contextmanager
+def _opa_process(
+    registry: Path, rules: Path, data: list[str], port: int | None, decision_log: Path | None
+) -> Iterator[str]:
     url = f"http://127.0.0.1:{port or _free_loopback_port()}"
     command = [
         str(opa_binary()),
@@ -79,6 +123,7 @@ def local_opa(
         "*_test.rego",
         str(rules),
         f"{REGISTRY_DATA_PATH}:{registry}",
+        *data,
     ]
     if decision_log:
         command[2:2] = ["--set", "decision_logs.console=true"]

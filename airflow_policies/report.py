@@ -2,61 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from airflow_policies.decision import Violation
+from airflow_policies.rollout import PolicyException
+from airflow_policies.verdict import DecisionRecord, Outcome
 
-__all__ = ["CheckReport", "DagResult", "FileResult", "MutationChange", "Outcome"]
+__all__ = ["CheckReport", "FileResult"]
 
-Outcome = Literal["admitted", "mutated", "rejected", "error"]
+_OUTCOMES: tuple[Outcome, ...] = ("admitted", "mutated", "warned", "rejected", "failed_closed", "failed_open")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MutationChange(_Model):
-    """One field the policy changes, with its value before and after."""
-
-    rule: str
-    task_id: str | None
-    field: str
-    before: Any
-    after: Any
-
-
-class DagResult(_Model):
-    """The outcome for one DAG."""
-
-    dag_id: str
-    team: str | None
-    outcome: Outcome
-    violations: list[Violation] = []
-    mutations: list[MutationChange] = []
-    error: str | None = None
-
-
 class FileResult(_Model):
-    """One DAG file: the import error if it did not load, else one result per DAG."""
+    """One DAG file: the import error if it did not load, and the decision record of each DAG in it."""
 
     file: str
     import_error: str | None = None
-    dags: list[DagResult] = []
+    dags: list[DecisionRecord] = []
 
 
 class CheckReport(_Model):
-    """Everything ``check`` found, in file order."""
+    """Everything ``check`` found, in file order, and the exceptions about to expire."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     bundle: str
     team: str | None
     files: list[FileResult]
+    expiring_exceptions: list[PolicyException] = []
 
     def counts(self) -> dict[str, int]:
         """How many DAGs had each outcome, plus files that failed to import."""
-        totals = dict.fromkeys(("admitted", "mutated", "rejected", "error"), 0)
+        totals = dict.fromkeys(_OUTCOMES, 0)
         for file in self.files:
             for dag in file.dags:
                 totals[dag.outcome] += 1
@@ -65,6 +46,6 @@ class CheckReport(_Model):
 
     @property
     def failed(self) -> bool:
-        """Whether anything was rejected, errored or failed to import."""
+        """Whether anything was rejected, could not be decided (fail closed) or failed to import."""
         counts = self.counts()
-        return bool(counts["rejected"] or counts["error"] or counts["import_errors"])
+        return bool(counts["rejected"] or counts["failed_closed"] or counts["import_errors"])

@@ -106,7 +106,7 @@ class AirflowSandbox:
             self.airflow("teams", "create", team)
 
     def state(self) -> dict[str, Any]:
-        """What Airflow recorded in its DB: DAGs (with their tasks' routing) and import errors."""
+        """What Airflow recorded in its DB: DAGs (with their tasks' routing), import errors, DAG warnings."""
         result = subprocess.run(
             [sys.executable, "-c", "from airflow_policies.sandbox import _print_state; _print_state()"],
             env=self.env,
@@ -122,6 +122,7 @@ class AirflowSandbox:
 def _print_state() -> None:
     """Print the sandbox DB's DAGs and import errors as one JSON line (runs inside the sandbox env)."""
     from airflow.models.dag import DagModel
+    from airflow.models.dagwarning import DagWarning
     from airflow.models.errors import ParseImportError
     from airflow.models.serialized_dag import SerializedDagModel
     from airflow.utils.session import create_session
@@ -149,4 +150,8 @@ def _print_state() -> None:
             {"bundle": e.bundle_name, "file": e.filename, "message": e.stacktrace}
             for e in session.scalars(select(ParseImportError))
         ]
-    print(json.dumps({"dags": dags, "import_errors": errors}))
+        warnings = [
+            {"dag_id": w.dag_id, "warning_type": w.warning_type, "message": w.message}
+            for w in session.scalars(select(DagWarning))
+        ]
+    print(json.dumps({"dags": dags, "import_errors": errors, "dag_warnings": warnings}))
