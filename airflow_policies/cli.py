@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--decision-log", help="write one decision-log line per DAG here (a file, or stderr)")
 
-    schema = commands.add_parser("schema", help="write the JSON schemas of the input document and decision")
+    schema = commands.add_parser("schema", help="write the JSON schemas of every document that crosses a boundary")
     schema.add_argument("--output", type=Path, default=Path("schemas"))
 
     rules = commands.add_parser("rules", help="write the rule index generated from the rules' METADATA")
@@ -204,9 +204,18 @@ def _schema(args: argparse.Namespace) -> int:
     from airflow_policies.decision import Decision
     from airflow_policies.document import InputDocument
     from airflow_policies.report import CheckReport
+    from airflow_policies.rollout import Rollout
+    from airflow_policies.verdict import DecisionRecord
 
     args.output.mkdir(parents=True, exist_ok=True)
-    for name, model in (("input-document", InputDocument), ("decision", Decision), ("check-report", CheckReport)):
+    models = (
+        ("input-document", InputDocument),
+        ("decision", Decision),
+        ("check-report", CheckReport),
+        ("decision-log", DecisionRecord),
+        ("rollout", Rollout),
+    )
+    for name, model in models:
         target = args.output / f"{name}.schema.json"
         target.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
         print(target)

@@ -4,7 +4,7 @@ Every DAG is then sent to OPA once at parse time and rejected (import error) or 
 the team of its bundle. Configure with environment variables or a YAML file, e.g.::
 
     AIRFLOW_POLICIES_OPA_URL=http://127.0.0.1:8181
-    AIRFLOW_POLICIES_TIMEOUT_SECONDS=2
+    AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS=2
     AIRFLOW_POLICIES_CONFIG=/etc/airflow/airflow-policies.yaml
 
 The ``airflow-policies`` package must be installed in Airflow's environment. Installing it also

@@ -161,10 +161,10 @@ def test_usage_errors_exit_two(args, fragment):
 def test_invalid_config_file_exits_two_naming_the_field(tmp_path):
     """A config file with a bad value is a usage error that names the field."""
     config = tmp_path / "airflow-policies.yaml"
-    config.write_text("timeout_seconds: -1\n")
+    config.write_text("read_timeout_seconds: -1\n")
     result = _check(str(EXAMPLE_DAGS / "team_a"), "--bundle", "b", "--config", str(config))
     assert result.returncode == 2
-    assert "timeout_seconds" in result.stderr
+    assert "read_timeout_seconds" in result.stderr
     assert str(config) in result.stderr
 
 

@@ -22,10 +22,10 @@ def sandbox(tmp_path) -> AirflowSandbox:
 
 def test_invalid_configuration_stops_airflow_naming_the_field(sandbox):
     """A bad setting makes every Airflow command fail at start, naming the field and its variable."""
-    sandbox.extra_env["AIRFLOW_POLICIES_TIMEOUT_SECONDS"] = "-5"
+    sandbox.extra_env["AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"] = "-5"
     result = sandbox.airflow("version", check=False)
     assert result.returncode != 0
-    assert "timeout_seconds (AIRFLOW_POLICIES_TIMEOUT_SECONDS)" in result.stderr
+    assert "read_timeout_seconds (AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS)" in result.stderr
 
 
 def test_drop_in_and_entry_point_register_the_hook_once(sandbox):

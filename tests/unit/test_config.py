@@ -14,14 +14,14 @@ class TestLoadSettings:
     def test_defaults(self):
         """With nothing configured, OPA is expected on loopback with a 2 s budget."""
         settings = load_settings(environ={})
-        assert (str(settings.opa_url), settings.timeout_seconds) == ("http://127.0.0.1:8181/", 2.0)
+        assert (str(settings.opa_url), settings.read_timeout_seconds) == ("http://127.0.0.1:8181/", 2.0)
 
     def test_environment_overrides_file(self, tmp_path: Path):
         """Environment variables win over the config file."""
         config = tmp_path / "c.yaml"
-        config.write_text("opa_url: http://opa.internal:8181\ntimeout_seconds: 5\nbundle_teams: {b: t}\n")
-        settings = load_settings(config, environ={"AIRFLOW_POLICIES_TIMEOUT_SECONDS": "0.5"})
-        assert (settings.opa_url.host, settings.timeout_seconds, settings.bundle_teams) == (
+        config.write_text("opa_url: http://opa.internal:8181\nread_timeout_seconds: 5\nbundle_teams: {b: t}\n")
+        settings = load_settings(config, environ={"AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS": "0.5"})
+        assert (settings.opa_url.host, settings.read_timeout_seconds, settings.bundle_teams) == (
             "opa.internal",
             0.5,
             {"b": "t"},
@@ -38,8 +38,11 @@ class TestLoadSettings:
         ("environ", "fragment"),
         [
             ({"AIRFLOW_POLICIES_OPA_URL": "not a url"}, "opa_url (AIRFLOW_POLICIES_OPA_URL)"),
-            ({"AIRFLOW_POLICIES_TIMEOUT_SECONDS": "-1"}, "timeout_seconds (AIRFLOW_POLICIES_TIMEOUT_SECONDS)"),
-            ({"AIRFLOW_POLICIES_TIMEOUT_SECONDS": "soon"}, "timeout_seconds"),
+            (
+                {"AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS": "-1"},
+                "read_timeout_seconds (AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS)",
+            ),
+            ({"AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS": "soon"}, "read_timeout_seconds"),
             ({"AIRFLOW_POLICIES_BUNDLE_TEAMS": "{oops"}, "AIRFLOW_POLICIES_BUNDLE_TEAMS is not JSON"),
             ({"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"b": 3}'}, "bundle_teams.b"),
             ({"AIRFLOW_POLICIES_DECISION_PATH": "../x"}, "decision_path"),

@@ -68,18 +68,18 @@ def document() -> InputDocument:
 
 
 def _evaluator(url: str, timeout: float = 2.0) -> OpaEvaluator:
-    return OpaEvaluator(load_settings(environ={}, opa_url=url, timeout_seconds=timeout))
+    return OpaEvaluator(load_settings(environ={}, opa_url=url, read_timeout_seconds=timeout))
 
 
 class TestOpaEvaluator:
     def test_one_request_per_dag_at_the_documented_entrypoint(self, fake_opa, document):
         """One POST to /v1/data/airflow_policies/main/decision carries the whole DAG, all tasks included."""
-        fake_opa.answer(200, {"result": {"violations": [], "mutations": []}})
+        fake_opa.answer(200, {"result": {"violations": [], "mutations": [], "policy_revision": "sha256:r"}})
         decision = _evaluator(fake_opa.url).evaluate(document)
-        assert not decision.rejected
+        assert (decision.rejected, decision.policy_revision) == (False, "sha256:r")
         assert len(fake_opa.requests) == 1
         path, payload = fake_opa.requests[0]
-        assert path == "/v1/data/airflow_policies/main/decision"
+        assert path == "/v1/data/airflow_policies/main/decision?provenance=true"
         assert [t["task_id"] for t in payload["input"]["tasks"]] == ["a", "b"]
 
     def test_http_error_names_url_status_and_opa_message(self, fake_opa, document):
@@ -94,9 +94,9 @@ class TestOpaEvaluator:
 
     def test_slow_opa_is_abandoned_within_the_budget(self, fake_opa, document):
         """A slow OPA costs at most the configured timeout, and the error says so."""
-        fake_opa.answer(200, {"result": {"violations": [], "mutations": []}}, delay=5.0)
+        fake_opa.answer(200, {"result": {"violations": [], "mutations": [], "policy_revision": ""}}, delay=5.0)
         started = time.monotonic()
-        with pytest.raises(OpaUnavailableError, match=r"did not answer within 0.4s"):
+        with pytest.raises(OpaUnavailableError, match=r"did not answer within 0.4s \(read timeout\)"):
             _evaluator(fake_opa.url, timeout=0.4).evaluate(document)
         # Far below the 5 s the fake takes to answer, with room for a loaded machine.
         assert time.monotonic() - started < 3.0
@@ -119,3 +119,35 @@ class TestOpaEvaluator:
         fake_opa.answer(200, body)
         with pytest.raises(MalformedDecisionError):
             _evaluator(fake_opa.url).evaluate(document)
+
+    def test_bundle_revisions_from_provenance_name_the_policy(self, fake_opa, document):
+        """When OPA serves bundles, their revisions (from provenance) identify the policy."""
+        fake_opa.answer(
+            200,
+            {
+                "result": {"violations": [], "mutations": [], "policy_revision": "sha256:data"},
+                "provenance": {"version": "1.22.2", "bundles": {"policies": {"revision": "r42"}}},
+            },
+        )
+        assert _evaluator(fake_opa.url).evaluate(document).policy_revision == "policies@r42"
+
+    def test_refused_connection_is_retried_once(self, document, monkeypatch):
+        """A refused connection never reached OPA, so it is retried once (riding over a restart), not more."""
+        pauses: list[float] = []
+        monkeypatch.setattr("airflow_policies._opa.time.sleep", pauses.append)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with pytest.raises(OpaUnavailableError):
+            _evaluator(f"http://127.0.0.1:{port}").evaluate(document)
+        assert pauses == [0.2]
+
+    def test_timeouts_and_http_errors_are_not_retried(self, fake_opa, document):
+        """A timeout or an HTTP error reached OPA: retrying would spend the time twice or repeat a failure."""
+        fake_opa.answer(500, {"code": "internal_error", "message": "boom"})
+        with pytest.raises(OpaUnavailableError):
+            _evaluator(fake_opa.url).evaluate(document)
+        fake_opa.answer(200, {}, delay=1.0)
+        with pytest.raises(OpaUnavailableError, match="read timeout"):
+            _evaluator(fake_opa.url, timeout=0.2).evaluate(document)
+        assert len(fake_opa.requests) == 2

@@ -11,12 +11,20 @@ from airflow_policies.cli import main
 from airflow_policies.decision import Decision
 from airflow_policies.document import InputDocument
 from airflow_policies.report import CheckReport
+from airflow_policies.rollout import Rollout
+from airflow_policies.verdict import DecisionRecord
 from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
     ("name", "model"),
-    [("input-document", InputDocument), ("decision", Decision), ("check-report", CheckReport)],
+    [
+        ("input-document", InputDocument),
+        ("decision", Decision),
+        ("check-report", CheckReport),
+        ("decision-log", DecisionRecord),
+        ("rollout", Rollout),
+    ],
 )
 def test_checked_in_schema_is_current(name, model):
     """Regenerate with `airflow-policies schema` when a model changes."""
@@ -31,6 +39,8 @@ def test_schema_command_writes_valid_schemas(tmp_path):
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "check-report.schema.json",
+        "decision-log.schema.json",
         "decision.schema.json",
         "input-document.schema.json",
+        "rollout.schema.json",
     ]
