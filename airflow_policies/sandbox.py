@@ -83,6 +83,7 @@ class AirflowSandbox:
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 "AIRFLOW_POLICIES_OPA_URL": self.opa_url,
+                "AIRFLOW_POLICIES_STATE_DIR": str(self.home / "policy-state"),
             }
         )
         env.update(self.extra_env)

@@ -16,6 +16,8 @@ def reload_configuration() -> None:
     _config.settings.cache_clear()
     _input.airflow_info.cache_clear()
     policies._evaluator.cache_clear()
+    policies._breaker.cache_clear()
     policies._bundle_teams.cache_clear()
     policies._bundle_teams()
+    policies._breaker()
     _input.airflow_info()

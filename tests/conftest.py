@@ -19,7 +19,11 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 for _name in [n for n in os.environ if n.startswith("AIRFLOW_POLICIES_")]:
     del os.environ[_name]
+# The circuit breaker's state is per host: the tests get their own, so one test's OPA outage does not open
+# the breaker of another test (or of a real deployment on this machine).
+os.environ["AIRFLOW_POLICIES_STATE_DIR"] = str(_HOME / "policy-state")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "examples" / "dags"
 EXAMPLE_REGISTRY = REPO / "examples" / "registry.yaml"
+EXAMPLE_ROLLOUT = REPO / "examples" / "rollout.yaml"

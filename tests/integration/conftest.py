@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_policies.opa_server import local_opa
-from tests.conftest import EXAMPLE_REGISTRY
+from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 
 _HERE = Path(__file__).resolve().parent
 
@@ -21,8 +21,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def opa_url() -> Iterator[str]:
-    """Base URL of a real OPA serving rego/ and examples/registry.yaml on loopback."""
-    with local_opa(EXAMPLE_REGISTRY) as url:
+    """Base URL of a real OPA serving rego/, examples/registry.yaml and examples/rollout.yaml on loopback."""
+    with local_opa(EXAMPLE_REGISTRY, rollout=EXAMPLE_ROLLOUT) as url:
         yield url
 
 

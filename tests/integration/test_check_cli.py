@@ -46,6 +46,7 @@ def test_example_team_a_folder_json(tmp_path):
         "team_a__etl": "mutated",
         "team_a__borrow_connection": "rejected",
         "team_a__hidden_in_mapping": "rejected",
+        "team_a__legacy_export": "rejected",
         "team_b__publish": "rejected",
     }
     etl = next(d for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_a__etl")
@@ -55,6 +56,8 @@ def test_example_team_a_folder_json(tmp_path):
         "field": "queue",
         "before": "default",
         "after": "team_a",
+        "action": "deny",
+        "applied": True,
     } in etl["mutations"]
     assert report["team"] == "team_a" and etl["team"] == "team_a"
 
@@ -141,7 +144,11 @@ def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
     )
     report = _json(result)
     assert report["team"] == "team_b"
-    assert _outcomes(report) == {"team_b__publish": "mutated", "team_b__reach_across": "rejected"}
+    assert _outcomes(report) == {
+        "team_b__publish": "mutated",
+        "team_b__reach_across": "rejected",
+        "team_b__borrow_gpu": "rejected",
+    }
 
 
 @pytest.mark.parametrize(
@@ -169,7 +176,7 @@ def test_invalid_config_file_exits_two_naming_the_field(tmp_path):
 
 
 def test_unreachable_opa_is_an_error_outcome():
-    """An explicit --opa-url that does not answer gives 'error' outcomes naming the URL, exit 1."""
+    """An explicit --opa-url that does not answer: fail-closed outcomes naming the URL, exit 1."""
     result = _check(
         str(EXAMPLE_DAGS / "team_b" / "publish.py"),
         "--bundle",
@@ -183,4 +190,4 @@ def test_unreachable_opa_is_an_error_outcome():
     )
     assert result.returncode == 1
     (dag,) = _json(result)["files"][0]["dags"]
-    assert dag["outcome"] == "error" and "http://127.0.0.1:9" in dag["error"]
+    assert dag["outcome"] == "failed_closed" and "http://127.0.0.1:9" in dag["error"]

@@ -4,6 +4,7 @@ ORM blocked). What Airflow records is what a user sees in the UI."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ PARSE_COMMANDS = {
     "dags-reserialize": ("dags", "reserialize"),
     "dag-processor": ("dag-processor", "--num-runs", "1"),
 }
+POINTS = {"dags-reserialize": "cli", "dag-processor": "dag_processor"}
 
 
 def _example_sandbox(home: Path, opa_url: str) -> AirflowSandbox:
@@ -33,10 +35,13 @@ def _example_sandbox(home: Path, opa_url: str) -> AirflowSandbox:
 def state(request: pytest.FixtureRequest, opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The DB after one parse of the example bundles by the given Airflow command."""
     sandbox = _example_sandbox(tmp_path_factory.mktemp("airflow-home"), opa_url)
+    decision_log = sandbox.home / "decisions.jsonl"
+    sandbox.extra_env["AIRFLOW_POLICIES_DECISION_LOG"] = str(decision_log)
     assert (sandbox.home / "config" / "airflow_local_settings.py").is_file()
     sandbox.initialise()
     sandbox.airflow(*PARSE_COMMANDS[request.param], timeout=240)
-    return sandbox.state()
+    records = [json.loads(line) for line in decision_log.read_text().splitlines()]
+    return sandbox.state() | {"decisions": records, "point": POINTS[request.param]}
 
 
 def _error(state: dict, bundle: str, file: str) -> str:
@@ -115,3 +120,38 @@ def test_opa_down_rejects_every_dag_in_the_dag_processor(tmp_path):
     for error in state["import_errors"]:
         assert "could not decide on it (fail closed)" in error["message"]
         assert "http://127.0.0.1:9/v1/data/airflow_policies/main/decision is unreachable" in error["message"]
+
+
+def test_warned_dag_is_admitted_and_airflow_holds_the_warning_the_ui_shows(state):
+    """queues.foreign_queue warns team B in production (examples/rollout.yaml): the DAG is stored, and the
+    warning is in Airflow's dag_warning table, read back through Airflow's own model, as the UI shows it."""
+    gpu = state["dags"]["team_b__borrow_gpu"]
+    assert (gpu["bundle"], gpu["has_import_errors"], gpu["tasks"]["train"]["queue"]) == (
+        "team_b_dags",
+        False,
+        "team_a_gpu",
+    )
+    assert [w["dag_id"] for w in state["dag_warnings"]] == ["team_b__borrow_gpu"]
+    (warning,) = state["dag_warnings"]
+    assert warning["warning_type"] == "non-existent pool"
+    assert warning["message"].startswith(
+        "airflow-policies: DAG 'team_b__borrow_gpu' (bundle 'team_b_dags', team 'team_b') is admitted, but:\n"
+        "  - [queues.foreign_queue] task 'train' runs on queue 'team_a_gpu', which team 'team_b' may not use"
+    )
+
+
+def test_excepted_dag_is_admitted_silently(state):
+    """EXC-101 excuses team A's use of team B's pool in one DAG: stored as written, no warning."""
+    export = state["dags"]["team_a__legacy_export"]
+    assert (export["has_import_errors"], export["tasks"]["export"]["pool"]) == (False, "team_b_pool")
+    assert "team_a__legacy_export" not in {w["dag_id"] for w in state["dag_warnings"]}
+
+
+def test_every_decision_is_one_log_line_from_the_parse_path(state):
+    """One decision-log line per DAG, from the enforcement point of the command, with the team and outcome."""
+    records = {r["dag_id"]: r for r in state["decisions"]}
+    assert {r["enforcement_point"] for r in state["decisions"]} == {state["point"]}
+    assert (records["team_b__borrow_gpu"]["team"], records["team_b__borrow_gpu"]["outcome"]) == ("team_b", "warned")
+    assert records["team_a__legacy_export"]["exceptions_applied"] == ["EXC-101"]
+    assert records["team_a__borrow_connection"]["outcome"] == "rejected"
+    assert all(r["policy_revision"].startswith("sha256:") for r in state["decisions"])
