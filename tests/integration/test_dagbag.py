@@ -3,63 +3,15 @@ and the real OPA. Most tests are written as a team A author trying to escape tea
 
 from __future__ import annotations
 
-import json
 import re
-import textwrap
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import requests
 from airflow import settings
-from airflow.dag_processing.dagbag import DagBag
 
 from airflow_policies import policies
 from airflow_policies.opa_server import local_opa
-from airflow_policies.testing import reload_configuration
 from tests.conftest import EXAMPLE_REGISTRY
-
-HEADER = """
-import pendulum
-from airflow.sdk import DAG, Asset, TaskGroup, task
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
-from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-START = pendulum.datetime(2026, 1, 1, tz="UTC")
-"""
-
-Parse = Callable[..., DagBag]
-
-
-@pytest.fixture
-def parse(opa_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Parse:
-    """Write DAG files into a bundle folder and parse it the way the DAG processor does."""
-
-    def _parse(
-        files: dict[str, str], bundle: str = "team_a_dags", team: str | None = "team_a", url: str = opa_url
-    ) -> DagBag:
-        root = tmp_path / bundle
-        root.mkdir(exist_ok=True)
-        for name, body in files.items():
-            (root / name).write_text(HEADER + textwrap.dedent(body))
-        config = [
-            {
-                "name": bundle,
-                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                "kwargs": {"path": str(root)},
-                **({"team_name": team} if team else {}),
-            }
-        ]
-        monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
-        monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor")
-        monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(config))
-        monkeypatch.setenv("AIRFLOW_POLICIES_OPA_URL", url)
-        reload_configuration()
-        return DagBag(dag_folder=root, bundle_path=root, bundle_name=bundle, safe_mode=False)
-
-    yield _parse
-    reload_configuration()
 
 
 def _rules(message: str) -> set[str]:
