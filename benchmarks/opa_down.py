@@ -69,7 +69,7 @@ def main() -> int:
     rejected = len(state["import_errors"])
     up_median = statistics.median(timings["up"])
     print(
-        f"\n{args.files} files x {args.tasks} tasks, real airflow dag-processor --num-runs 1, read timeout {READ_TIMEOUT} s"
+        f"\n{args.files} files x {args.tasks} tasks, airflow dag-processor --num-runs 1, read timeout {READ_TIMEOUT} s"
     )
     print(f"{'OPA':<10}{'median s':>10}{'extra over up':>16}{'extra / timeout':>17}")
     for mode, values in timings.items():

@@ -21,3 +21,15 @@ def test_rule_index_lists_every_rule_folder():
         assert f"| `{folder.parent.name}.{folder.name}` |" in index
     assert "| `routing.team_queue` | mutation |" in index
     assert "| `connections.foreign_connection` | violation |" in index
+
+
+def test_every_rule_declares_its_id_and_default_action():
+    """Each rule's METADATA declares custom.id (its family.rule folder) and a valid default action."""
+    from airflow_policies.rule_index import declared_rules
+
+    declarations = declared_rules((REPO / "rego").resolve())
+    assert len(declarations) >= 20
+    for rule in declarations:
+        assert rule.id == rule.path_id, rule
+        assert rule.action in ("deny", "warn", "dryrun"), rule
+        assert rule.title and rule.remediation, rule

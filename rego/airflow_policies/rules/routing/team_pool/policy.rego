@@ -4,6 +4,8 @@
 # custom:
 #   id: routing.team_pool
 #   action: deny
+#   remediation: >-
+#     Set pool= to one of your team's pools to choose it yourself; the default pool always becomes your team's.
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.routing.team_pool

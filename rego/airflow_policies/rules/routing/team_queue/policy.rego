@@ -4,6 +4,8 @@
 # custom:
 #   id: routing.team_queue
 #   action: deny
+#   remediation: >-
+#     Set queue= to one of your team's queues to choose it yourself; the default queue always becomes your team's.
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.routing.team_queue

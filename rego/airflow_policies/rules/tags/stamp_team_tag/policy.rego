@@ -4,6 +4,8 @@
 # custom:
 #   id: tags.stamp_team_tag
 #   action: deny
+#   remediation: >-
+#     Nothing to do: the team tag is stamped from the bundle's team; do not write team:<name> tags yourself.
 #   severity: low
 #   version: 1.0.0
 package airflow_policies.rules.tags.stamp_team_tag
