@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
+from airflow_policies._files import read_yaml
 from airflow_policies.document import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
 
@@ -101,12 +101,7 @@ def _from_environment(environ: dict[str, str]) -> dict[str, Any]:
 
 
 def _from_file(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read airflow-policies config file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"airflow-policies config file {path} is not valid YAML: {exc}") from None
+    loaded = read_yaml(path, "airflow-policies config file")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

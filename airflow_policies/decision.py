@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from airflow_policies._files import validation_problems
 from airflow_policies.exceptions import MalformedDecisionError
 
 __all__ = [
@@ -151,5 +152,4 @@ def parse_decision(response: object, *, source: str) -> Decision:
     try:
         return Decision.model_validate(response["result"])
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise MalformedDecisionError(f"{source} returned a malformed decision: {problems}") from None
+        raise MalformedDecisionError(f"{source} returned a malformed decision: {validation_problems(exc)}") from None

@@ -12,9 +12,9 @@ import difflib
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from airflow_policies._files import read_yaml, validation_problems
 from airflow_policies.decision import Action
 from airflow_policies.document import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
@@ -87,17 +87,11 @@ def load_rollout(path: Path, known_rules: set[str]) -> Rollout:
     Raises:
         ConfigurationError: the file is unreadable or invalid; the message names every bad entry and field.
     """
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read rollout file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"rollout file {path} is not valid YAML: {exc}") from None
+    raw = read_yaml(path, "rollout file")
     try:
         rollout = Rollout.model_validate(raw or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"rollout file {path} is invalid: {problems}") from None
+        raise ConfigurationError(f"rollout file {path} is invalid: {validation_problems(exc)}") from None
     unknown = _unknown_rules(rollout, known_rules)
     if unknown:
         raise ConfigurationError(f"rollout file {path} is invalid: {'; '.join(unknown)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY
+from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 
 CLI = [sys.executable, "-m", "airflow_policies.cli"]
 
@@ -191,3 +191,30 @@ def test_unreachable_opa_is_an_error_outcome():
     assert result.returncode == 1
     (dag,) = _json(result)["files"][0]["dags"]
     assert dag["outcome"] == "failed_closed" and "http://127.0.0.1:9" in dag["error"]
+
+
+def test_rollout_diff_and_expiring_exceptions():
+    """--rollout applies exceptions, --expiring-within lists them, --diff prints only before -> after."""
+    rollout = str(EXAMPLE_ROLLOUT)
+    export = str(EXAMPLE_DAGS / "team_a" / "legacy_export.py")
+    common = ("--bundle", "team_a_dags", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY), "--rollout", rollout)
+    report = _json(_check(export, *common, "--expiring-within", "100000d", "--format", "json"))
+    (dag,) = report["files"][0]["dags"]
+    assert (dag["outcome"], dag["exceptions_applied"]) == ("mutated", ["EXC-101"])
+    assert [e["id"] for e in report["expiring_exceptions"]] == ["EXC-101"]
+    assert _json(_check(export, *common, "--expiring-within", "1d", "--format", "json"))["expiring_exceptions"] == []
+    diff = _check(str(EXAMPLE_DAGS / "team_a" / "etl.py"), *common, "--diff")
+    assert diff.stdout.splitlines()[0] == "etl.py  team_a__etl"
+    assert "    ~ task 'load' queue: 'default' -> 'team_a'  [routing.team_queue]" in diff.stdout.splitlines()
+    assert diff.stdout.splitlines()[-1] == "5 fields changed"
+
+
+def test_malformed_rollout_is_a_usage_error(tmp_path):
+    """An exception without an expiry is refused when the data loads: exit 2, naming the entry."""
+    rollout = tmp_path / "rollout.yaml"
+    rollout.write_text("exceptions: [{id: E, rule: pools.foreign_pool, team: t, owner: o, reason: r, ticket: k}]\n")
+    result = _check(
+        str(EXAMPLE_DAGS / "team_a"), "--bundle", "b", "--registry", str(EXAMPLE_REGISTRY), "--rollout", str(rollout)
+    )
+    assert result.returncode == 2
+    assert "exceptions.0.expires: Field required" in result.stderr
