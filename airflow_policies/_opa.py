@@ -12,7 +12,7 @@ from opa_client import OpaClient
 from airflow_policies._config import Settings
 from airflow_policies.decision import Decision, parse_decision
 from airflow_policies.document import InputDocument
-from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError
+from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError, OpaUnreachableError
 
 __all__ = ["OpaEvaluator"]
 
@@ -68,23 +68,24 @@ class OpaEvaluator:
         """The decision for ``document``.
 
         Raises:
-            OpaUnavailableError: OPA is unreachable, too slow, or answered with an HTTP error.
+            OpaUnreachableError: OPA is unreachable or too slow (this opens the circuit breaker).
+            OpaUnavailableError: OPA answered with an HTTP error.
             MalformedDecisionError: OPA answered something that is not a decision.
         """
         try:
             body = self._query(document)
         except requests.ConnectTimeout:
-            raise OpaUnavailableError(
+            raise OpaUnreachableError(
                 f"OPA at {self.url} did not accept the connection within "
                 f"{self._settings.connect_timeout_seconds}s (connect timeout); {_HINT}"
             ) from None
         except requests.Timeout:
-            raise OpaUnavailableError(
+            raise OpaUnreachableError(
                 f"OPA at {self.url} did not answer within {self._settings.read_timeout_seconds}s (read timeout); "
                 f"check OPA's load and logs, or raise AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"
             ) from None
         except requests.ConnectionError as exc:
-            raise OpaUnavailableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
+            raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
         except requests.HTTPError as exc:
             raise OpaUnavailableError(
                 f"OPA at {self.url} answered HTTP {exc.response.status_code}: {_opa_error(exc.response)}"

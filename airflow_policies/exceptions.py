@@ -8,6 +8,7 @@ __all__ = [
     "DecisionError",
     "MalformedDecisionError",
     "OpaUnavailableError",
+    "OpaUnreachableError",
     "PolicyError",
 ]
 
@@ -30,6 +31,10 @@ class OpaUnavailableError(DecisionError):
 
 class MalformedDecisionError(DecisionError):
     """OPA answered, but not with a decision of the documented shape."""
+
+
+class OpaUnreachableError(OpaUnavailableError):
+    """OPA did not accept the connection or did not answer in time: what opens the circuit breaker."""
 
 
 class CircuitOpenError(OpaUnavailableError):

@@ -26,7 +26,7 @@ from airflow_policies.exceptions import (
     CircuitOpenError,
     DecisionError,
     MalformedDecisionError,
-    OpaUnavailableError,
+    OpaUnreachableError,
 )
 
 __all__ = ["DecisionRecord", "MutationChange", "Outcome", "judge"]
@@ -137,12 +137,12 @@ def judge(
         decision = answer
     except CircuitOpenError as exc:
         error = str(exc)
-    except OpaUnavailableError as exc:
+    except OpaUnreachableError as exc:
         error = str(exc)
         if breaker is not None:
             breaker.record_failure(error)
     except DecisionError as exc:
-        # OPA answered, so it is up: a malformed decision is a policy bug, not an outage.
+        # OPA answered (an HTTP error, or not a decision), so it is up: failing fast would not save time.
         error = str(exc)
         if breaker is not None:
             breaker.record_success()

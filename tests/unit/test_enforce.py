@@ -11,11 +11,12 @@ from airflow.exceptions import AirflowClusterPolicyViolation
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
 
+from airflow_policies._breaker import CircuitBreaker
 from airflow_policies._enforce import enforce
 from airflow_policies._input import build_input
 from airflow_policies.decision import Decision, parse_decision
 from airflow_policies.document import BundleInfo, InputDocument
-from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError
+from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError, OpaUnreachableError
 from airflow_policies.verdict import DecisionRecord, judge
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -106,7 +107,7 @@ class TestVerdict:
         log = tmp_path / "decisions.jsonl"
         record = judge(
             _document(_dag()),
-            _failing(OpaUnavailableError("OPA at http://x is unreachable")),
+            _failing(OpaUnreachableError("OPA at http://x is unreachable")),
             failure_mode=mode,
             decision_log=str(log),
         )
@@ -183,3 +184,19 @@ class TestEnforce:
         assert plain.pool == "default_pool"
         assert (mapped.queue, mapped.executor) == ("team_a", "LocalExecutor")
         assert dag.tags == {"etl", "team:team_a"}
+
+
+def test_only_an_unreachable_opa_opens_the_breaker(tmp_path):
+    """Unreachable/slow opens the shared breaker; an HTTP error or a malformed answer means OPA is up."""
+    breaker = CircuitBreaker(tmp_path / "breaker.json", 30)
+    for error in (OpaUnavailableError("HTTP 500"), MalformedDecisionError("malformed")):
+        judge(_document(_dag()), _failing(error), failure_mode="closed", decision_log="none", breaker=breaker)
+        assert not breaker.is_open
+    judge(
+        _document(_dag()),
+        _failing(OpaUnreachableError("down")),
+        failure_mode="closed",
+        decision_log="none",
+        breaker=breaker,
+    )
+    assert breaker.is_open

@@ -12,7 +12,7 @@ from airflow_policies._breaker import CircuitBreaker
 from airflow_policies._input import build_input
 from airflow_policies.decision import parse_decision
 from airflow_policies.document import BundleInfo
-from airflow_policies.exceptions import OpaUnavailableError
+from airflow_policies.exceptions import OpaUnreachableError
 from airflow_policies.verdict import judge
 
 
@@ -88,7 +88,7 @@ def test_errors_and_an_open_breaker_are_counted(backend, tmp_path):
     """A failure counts as an error, and the breaker it opened shows in the gauge."""
 
     def unreachable(_):
-        raise OpaUnavailableError("down")
+        raise OpaUnreachableError("down")
 
     breaker = CircuitBreaker(tmp_path / "breaker.json", 30)
     judge(_document(), unreachable, failure_mode="closed", decision_log="none", breaker=breaker)
