@@ -13,7 +13,7 @@ import pytest
 
 from airflow_policies.opa_server import local_opa
 from airflow_policies.sandbox import AirflowSandbox, BundleSpec
-from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY
+from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 
 # What a worker's task process does at start-up, with the StartupDetails the supervisor would send.
 WORKER_STARTUP = """
@@ -50,7 +50,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSa
     """A sandbox whose OPA keeps its decision log, so the test can see what each decision was about."""
     home = tmp_path_factory.mktemp("worker")
     decision_log = home / "opa.log"
-    with local_opa(EXAMPLE_REGISTRY, decision_log=decision_log) as url:
+    with local_opa(EXAMPLE_REGISTRY, rollout=EXAMPLE_ROLLOUT, decision_log=decision_log) as url:
         sandbox = AirflowSandbox(
             home=home / "airflow",
             bundles=[BundleSpec("team_a_dags", EXAMPLE_DAGS / "team_a", "team_a")],
@@ -60,10 +60,12 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSa
         yield sandbox, decision_log
 
 
-def _start_task(sandbox: AirflowSandbox, dag_id: str, task_id: str, path: str) -> dict:
+def _start_task(
+    sandbox: AirflowSandbox, dag_id: str, task_id: str, path: str, env: dict[str, str] | None = None
+) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", WORKER_STARTUP, dag_id, task_id, "team_a_dags", path],
-        env=sandbox.env,
+        env=sandbox.env | (env or {}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -102,3 +104,35 @@ def test_dag_processor_decisions_are_marked_as_such(worker):
     sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
     points = {document["enforcement_point"] for document in _decisions(log, "team_a__etl")}
     assert "dag_processor" in points
+
+
+def test_worker_starts_a_task_under_an_exception(worker, tmp_path):
+    """EXC-101 excuses team A's legacy export at the worker too: the task starts on team B's pool, and the
+    worker's decision-log line names the exception."""
+    sandbox, _ = worker
+    log = tmp_path / "decisions.jsonl"
+    started = _start_task(
+        sandbox, "team_a__legacy_export", "export", "legacy_export.py", {"AIRFLOW_POLICIES_DECISION_LOG": str(log)}
+    )
+    assert started == {"queue": "team_a", "pool": "team_b_pool"}
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert (record["enforcement_point"], record["exceptions_applied"]) == ("worker", ["EXC-101"])
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("closed", {"exit": 1}), ("open", {"queue": "default", "pool": "default_pool"})]
+)
+def test_worker_with_opa_unreachable_follows_its_failure_mode(worker, tmp_path, mode, expected):
+    """OPA unreachable at task start: fail closed (default) fails the task; fail open runs it unrouted. Either
+    way the worker logs the decision with the reason."""
+    sandbox, _ = worker
+    log = tmp_path / "decisions.jsonl"
+    env = {
+        "AIRFLOW_POLICIES_OPA_URL": "http://127.0.0.1:9",
+        "AIRFLOW_POLICIES_FAILURE_MODE": json.dumps({"worker": mode}),
+        "AIRFLOW_POLICIES_STATE_DIR": str(tmp_path / "state"),
+        "AIRFLOW_POLICIES_DECISION_LOG": str(log),
+    }
+    assert _start_task(sandbox, "team_a__etl", "load", "etl.py", env) == expected
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["outcome"] == f"failed_{mode}" and "http://127.0.0.1:9" in record["error"]
