@@ -88,7 +88,8 @@ class OpaEvaluator:
             raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
         except requests.HTTPError as exc:
             raise OpaUnavailableError(
-                f"OPA at {self.url} answered HTTP {exc.response.status_code}: {_opa_error(exc.response)}"
+                f"OPA at {self.url} answered HTTP {exc.response.status_code}: {_opa_error(exc.response)}; "
+                "OPA's own log has the details"
             ) from None
         except json.JSONDecodeError:
             raise MalformedDecisionError(f"OPA at {self.url} answered with a body that is not JSON") from None

@@ -152,4 +152,7 @@ def parse_decision(response: object, *, source: str) -> Decision:
     try:
         return Decision.model_validate(response["result"])
     except ValidationError as exc:
-        raise MalformedDecisionError(f"{source} returned a malformed decision: {validation_problems(exc)}") from None
+        raise MalformedDecisionError(
+            f"{source} returned a malformed decision: {validation_problems(exc)}; the rules OPA serves do not "
+            "answer in the shape this airflow-policies version expects (schemas/decision.schema.json)"
+        ) from None
