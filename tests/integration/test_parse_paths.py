@@ -155,3 +155,22 @@ def test_every_decision_is_one_log_line_from_the_parse_path(state):
     assert records["team_a__legacy_export"]["exceptions_applied"] == ["EXC-101"]
     assert records["team_a__borrow_connection"]["outcome"] == "rejected"
     assert all(r["policy_revision"].startswith("sha256:") for r in state["decisions"])
+
+
+def test_the_warning_disappears_once_the_dag_is_fixed(opa_url: str, tmp_path: Path):
+    """Airflow clears the warning type we use on every parse: fixing the DAG removes the warning."""
+    bundle = tmp_path / "team_b"
+    bundle.mkdir()
+    source = (EXAMPLE_DAGS / "team_b" / "borrow_gpu.py").read_text()
+    (bundle / "borrow_gpu.py").write_text(source)
+    sandbox = AirflowSandbox(
+        home=tmp_path / "home", bundles=[BundleSpec("team_b_dags", bundle, "team_b")], opa_url=opa_url
+    )
+    sandbox.initialise()
+    sandbox.airflow("dags", "reserialize")
+    assert [w["dag_id"] for w in sandbox.state()["dag_warnings"]] == ["team_b__borrow_gpu"]
+    (bundle / "borrow_gpu.py").write_text(source.replace('queue="team_a_gpu"', 'queue="team_b"'))
+    sandbox.airflow("dags", "reserialize")
+    state = sandbox.state()
+    assert state["dag_warnings"] == []
+    assert not state["dags"]["team_b__borrow_gpu"]["has_import_errors"]
