@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
     rules.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
+    rollout = commands.add_parser(
+        "validate-rollout", help="validate a rollout file against the rules before loading it into OPA"
+    )
+    rollout.add_argument("file", type=Path, help="rollout file (YAML or JSON)")
+    rollout.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    rollout.add_argument("--expiring-within", metavar="DAYS", type=_days, default=14, help="default: 14d")
+
     demo = commands.add_parser("demo", help="run the two-team demo on a local OPA and a real Airflow parse")
     demo.add_argument("--workdir", type=Path, help="keep the demo's AIRFLOW_HOME here (default: a temp dir)")
     demo.add_argument("--opa-decision-log", type=Path, help="switch on OPA's own decision log, into this file")
@@ -234,6 +241,21 @@ def _rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate_rollout(args: argparse.Namespace) -> int:
+    from airflow_policies._paths import rego_library
+    from airflow_policies.rollout import expiring, load_rollout
+    from airflow_policies.rule_index import declared_rules
+
+    known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
+    rollout = load_rollout(args.file, known)
+    today = datetime.datetime.now(datetime.UTC).date()
+    print(f"{args.file}: valid ({len(rollout.actions)} action overrides, {len(rollout.exceptions)} exceptions)")
+    for e in expiring(rollout, args.expiring_within, today):
+        state = "EXPIRED" if e.expires < today else "expires"
+        print(f"  {state} {e.expires}  {e.id}  {e.rule}  team {e.team}  ({e.owner}, {e.ticket})")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from airflow_policies.demo import run_demo
 
@@ -243,7 +265,13 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``airflow-policies`` command."""
     args = _parser().parse_args(argv)
-    handler = {"check": _check, "schema": _schema, "rules": _rules, "demo": _demo}[args.command]
+    handler = {
+        "check": _check,
+        "schema": _schema,
+        "rules": _rules,
+        "validate-rollout": _validate_rollout,
+        "demo": _demo,
+    }[args.command]
     try:
         return handler(args)
     except ConfigurationError as exc:

@@ -218,3 +218,15 @@ def test_malformed_rollout_is_a_usage_error(tmp_path):
     )
     assert result.returncode == 2
     assert "exceptions.0.expires: Field required" in result.stderr
+
+
+def test_validate_rollout_before_loading_it_into_opa(tmp_path):
+    """validate-rollout: exit 0 with a summary for the example, exit 2 naming the entry for a bad rule id."""
+    ok = subprocess.run([*CLI, "validate-rollout", str(EXAMPLE_ROLLOUT)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "valid (2 action overrides, 1 exceptions)" in ok.stdout
+    bad = tmp_path / "rollout.yaml"
+    bad.write_text("actions: [{rule: queues.foreign_queu, action: warn}]\n")
+    refused = subprocess.run([*CLI, "validate-rollout", str(bad)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "actions[0].rule: no loaded rule has the id 'queues.foreign_queu'" in refused.stderr
+    assert "did you mean 'queues.foreign_queue'" in refused.stderr
