@@ -75,6 +75,9 @@ class Settings(BaseModel):
         default=None,
         description="Rollout file (action overrides, exceptions) for the OPA this tool starts itself.",
     )
+    team_rules: Path | None = Field(
+        default=None, description="Directory of team layers (<team>/*.rego) for the OPA this tool starts itself."
+    )
 
     def failure_mode_at(self, point: EnforcementPoint) -> FailureMode:
         """What happens at ``point`` when OPA cannot decide."""

@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
     check.add_argument("--rego", type=Path, help="rule directory for the local OPA (default: shipped library)")
     check.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions) for the local OPA")
+    check.add_argument("--team-rules", type=Path, help="directory of team layers (<team>/*.rego) for the local OPA")
     check.add_argument("--diff", action="store_true", help="print only before -> after of every mutated field")
     check.add_argument(
         "--expiring-within",
@@ -80,7 +81,11 @@ def _days(text: str) -> int:
 
 @contextlib.contextmanager
 def _opa_for_check(
-    args: argparse.Namespace, settings_url: str | None, registry: Path | None, rollout: Path | None
+    args: argparse.Namespace,
+    settings_url: str | None,
+    registry: Path | None,
+    rollout: Path | None,
+    team_rules: Path | None,
 ) -> Iterator[str]:
     if args.opa_url or settings_url:
         yield args.opa_url or settings_url
@@ -92,7 +97,7 @@ def _opa_for_check(
             "no OPA to ask: pass --opa-url (or set AIRFLOW_POLICIES_OPA_URL) to use a running OPA, "
             "or --registry FILE to start a local one with the shipped rules"
         )
-    with local_opa(registry, args.rego, rollout=rollout) as url:
+    with local_opa(registry, args.rego, rollout=rollout, team_rules=team_rules) as url:
         yield url
 
 
@@ -182,7 +187,8 @@ def _check(args: argparse.Namespace) -> int:
             print(f"\r[{index}/{total}] {path.name[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
-    with _opa_for_check(args, explicit_url, args.registry or settings.registry, rollout) as url:
+    team_rules = args.team_rules or settings.team_rules
+    with _opa_for_check(args, explicit_url, args.registry or settings.registry, rollout, team_rules) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = check_folder(
             args.path.resolve(),

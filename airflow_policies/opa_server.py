@@ -18,6 +18,7 @@ from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
 from airflow_policies.rollout import load_rollout
 from airflow_policies.rule_index import declared_rules
+from airflow_policies.team_layers import validate_team_layers
 
 __all__ = ["REGISTRY_DATA_PATH", "local_opa", "policy_revision"]
 
@@ -52,12 +53,13 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     )
 
 
-def policy_revision(rules: Path, data: list[bytes]) -> str:
+def policy_revision(rule_dirs: list[Path], data: list[bytes]) -> str:
     """``sha256:`` of the rule files (not their tests) and the data documents: what a decision was made by."""
     digest = hashlib.sha256()
-    for path in sorted(rules.rglob("*.rego")):
-        if not path.name.endswith("_test.rego"):
-            digest.update(str(path.relative_to(rules)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for rules in rule_dirs:
+        for path in sorted(rules.rglob("*.rego")):
+            if not path.name.endswith("_test.rego"):
+                digest.update(str(path.relative_to(rules)).encode() + b"\0" + path.read_bytes() + b"\0")
     for document in data:
         digest.update(document + b"\0")
     return f"sha256:{digest.hexdigest()}"
@@ -69,6 +71,7 @@ def local_opa(
     rego: Path | None = None,
     *,
     rollout: Path | None = None,
+    team_rules: Path | None = None,
     port: int | None = None,
     decision_log: Path | None = None,
 ) -> Iterator[str]:
@@ -79,16 +82,21 @@ def local_opa(
         rego: rule directory; defaults to the shipped library.
         rollout: action overrides and exceptions, validated against the rules, loaded at
             ``data.airflow_policies.rollout``.
+        team_rules: directory of team layers (``<team>/...rego``), validated to only tighten.
         port: loopback port; a free one by default.
         decision_log: keep OPA's log, with its own decision log (one JSON line per decision), in this file.
 
     Raises:
-        ConfigurationError: the binary is missing, the rollout is invalid, or OPA refuses the rules or the
-            registry.
+        ConfigurationError: the binary is missing, the rollout or a team layer is invalid, or OPA refuses
+            the rules or the registry.
     """
     if not registry.is_file():
         raise ConfigurationError(f"registry file {registry} does not exist")
     rules = rego or rego_library()
+    policy_dirs = [rules]
+    if team_rules is not None:
+        validate_team_layers(team_rules)
+        policy_dirs.append(team_rules)
     rollout_json = b"{}"
     if rollout is not None:
         known = {d.id for d in declared_rules(rules.resolve())}
@@ -97,16 +105,16 @@ def local_opa(
         rollout_file = Path(data_dir, "rollout.json")
         rollout_file.write_bytes(rollout_json)
         meta_file = Path(data_dir, "meta.json")
-        revision = policy_revision(rules, [registry.read_bytes(), rollout_json])
+        revision = policy_revision(policy_dirs, [registry.read_bytes(), rollout_json])
         meta_file.write_text(json.dumps({"revision": revision}))
         data = [f"{ROLLOUT_DATA_PATH}:{rollout_file}", f"{META_DATA_PATH}:{meta_file}"]
-        with _opa_process(registry, rules, data, port, decision_log) as url:
+        with _opa_process(registry, policy_dirs, data, port, decision_log) as url:
             yield url
 
 
 @contextmanager
 def _opa_process(
-    registry: Path, rules: Path, data: list[str], port: int | None, decision_log: Path | None
+    registry: Path, policy_dirs: list[Path], data: list[str], port: int | None, decision_log: Path | None
 ) -> Iterator[str]:
     url = f"http://127.0.0.1:{port or _free_loopback_port()}"
     command = [
@@ -121,7 +129,7 @@ def _opa_process(
         # Rule tests are for `opa test`; the server needs only the rules.
         "--ignore",
         "*_test.rego",
-        str(rules),
+        *(str(d) for d in policy_dirs),
         f"{REGISTRY_DATA_PATH}:{registry}",
         *data,
     ]

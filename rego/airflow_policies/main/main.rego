@@ -4,7 +4,9 @@
 #   The one decision per DAG. Collects the mutation and violation sets of every rule package under
 #   data.airflow_policies.rules (adding a rule never edits this file), applies the mutations to the
 #   input, and evaluates the violations on the mutated input, so a task routed to its team's queue is not
-#   also reported for the default one.
+#   also reported for the default one. Team layers (data.airflow_policies.team_rules.<team>) only add
+#   violations, for their own team's DAGs: their mutations are never read, their rule ids are prefixed
+#   with the team, and another team's layer is never evaluated.
 package airflow_policies.main
 
 import data.airflow_policies.lib.result
@@ -123,4 +125,14 @@ _violations contains v if {
 
 	# regal ignore:mixed-iteration
 	some v in data.airflow_policies.rules[family][rule].violation
+}
+
+# Only the layer of the DAG's own team (the team comes from the bundle), only its violations, each under
+# an id in the team's namespace, so it cannot pass for, or be excused as, a platform rule.
+_violations contains object.union(v, {"rule": sprintf("teams.%s.%s", [input.bundle.team, rule])}) if {
+	is_string(input.bundle.team)
+	some rule
+
+	# regal ignore:mixed-iteration
+	some v in data.airflow_policies.team_rules[input.bundle.team][rule].violation
 }

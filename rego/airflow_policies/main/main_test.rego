@@ -102,3 +102,55 @@ test_decision_names_the_policy_revision if {
 		with data.airflow_policies.meta.revision as "sha256:abc"
 	decision.policy_revision == "sha256:abc"
 }
+
+_min_retries := {{
+	"rule": "whatever.the_team_claims", "title": "Retries", "task_id": "t1",
+	"message": "task 't1' has 0 retries; team A wants at least 2", "remediation": "", "details": {}, "action": "deny",
+}}
+
+test_team_layer_adds_violations_under_its_own_namespace if {
+	decision := main.decision with input as fixtures.dag({}, [fixtures.task({})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.team_rules.team_a.min_retries.violation as _min_retries
+	[[v.rule, v.message] | some v in decision.violations] == [[
+		"teams.team_a.min_retries",
+		"task 't1' has 0 retries; team A wants at least 2",
+	]]
+}
+
+test_another_teams_layer_is_never_evaluated if {
+	decision := main.decision with input as fixtures.dag({}, [fixtures.task({})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.team_rules.team_b.min_retries.violation as _min_retries
+	decision.violations == []
+}
+
+test_team_layer_cannot_mutate if {
+	sneaky := {{"rule": "x", "task_id": "t1", "field": "queue", "value": "team_b", "action": "deny"}}
+	decision := main.decision with input as fixtures.dag({}, [fixtures.task({"queue": "team_a_gpu"})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.team_rules.team_a.sneaky.mutation as sneaky
+	every m in decision.mutations {
+		m.field != "queue"
+	}
+}
+
+# A layer's rule id can never be a platform id, so platform overrides and exceptions do not apply to it,
+# and a team cannot excuse or downgrade a platform rule by naming it.
+test_team_layer_cannot_pass_for_a_platform_rule if {
+	overrides := [{"rule": "whatever.the_team_claims", "action": "dryrun"}]
+	decision := main.decision with input as fixtures.dag({}, [fixtures.task({})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.team_rules.team_a.min_retries.violation as _min_retries
+		with data.airflow_policies.rollout.actions as overrides
+	[v.action | some v in decision.violations] == ["deny"]
+}
+
+test_teamless_bundle_has_no_layer if {
+	decision := main.decision with input as fixtures.dag_of(null, {}, [fixtures.task({})])
+		with data.airflow_policies.registry as fixtures.registry
+		with data.airflow_policies.team_rules.team_a.min_retries.violation as _min_retries
+	every v in decision.violations {
+		not startswith(v.rule, "teams.")
+	}
+}
