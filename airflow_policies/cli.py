@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--bundle", required=True, help="bundle name the folder is deployed as")
     check.add_argument("--team", help="team owning the bundle (default: from Airflow / the configuration)")
     check.add_argument("--config", type=Path, help="airflow-policies YAML config file")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     check.add_argument("--opa-url", help="use this OPA instead of starting a local one")
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
     check.add_argument("--rego", type=Path, help="rule directory for the local OPA (default: shipped library)")
@@ -169,6 +169,7 @@ def _check(args: argparse.Namespace) -> int:
     from airflow_policies._paths import rego_library
     from airflow_policies._team import read_bundle_teams
     from airflow_policies.document import BundleInfo
+    from airflow_policies.formats import FORMATS, render
     from airflow_policies.rollout import expiring, load_rollout
     from airflow_policies.rule_index import declared_rules
 
@@ -206,6 +207,10 @@ def _check(args: argparse.Namespace) -> int:
         report = report.model_copy(update={"expiring_exceptions": soon})
     if args.format == "json":
         print(report.model_dump_json(indent=2))
+    elif args.format in FORMATS:
+        declared = {d.id: d for d in declared_rules((args.rego or rego_library()).resolve())}
+        root = args.path if args.path.is_dir() else args.path.parent
+        print(render(args.format, report, root, declared))
     elif args.diff:
         print(_diff_report(report))
     else:

@@ -36,6 +36,7 @@ class RuleDeclaration:
     path_id: str
     kind: str
     action: str | None
+    severity: str | None
     title: str
     description: str
     remediation: str
@@ -75,6 +76,7 @@ def declared_rules(rego: Path) -> tuple[RuleDeclaration, ...]:
                 path_id=path_id,
                 kind=kind,
                 action=custom.get("action"),
+                severity=custom.get("severity"),
                 title=notes.get("title", ""),
                 description=notes.get("description", ""),
                 remediation=custom.get("remediation", ""),

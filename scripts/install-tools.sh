@@ -50,3 +50,16 @@ build_regal() {
 
 ensure opa "$OPA_VERSION" build_opa
 ensure regal "$REGAL_VERSION" build_regal
+
+# The OASIS SARIF 2.1.0 JSON schema (errata01), which the tests validate `check --format sarif` against.
+# No plain download works here, so take it from a pinned Go module that embeds it verbatim (public domain).
+SARIF_MODULE="github.com/owenrumney/go-sarif/v3@v3.3.1"
+sarif_schema="$root/.tools/sarif-schema-2.1.0.json"
+if [ ! -s "$sarif_schema" ]; then
+  src="$(cd "$(mktemp -d)" && go mod download -json "$SARIF_MODULE" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$src" ] || { echo "install-tools: could not download $SARIF_MODULE" >&2; exit 1; }
+  sed -n '/^const schema = `/,/^`$/p' "$src/pkg/report/v210/sarif/schema.go" | sed '1s/^const schema = `//; $d' \
+    > "$sarif_schema.tmp"
+  python3 -c 'import json, sys; assert "SARIF" in json.load(open(sys.argv[1]))["title"]' "$sarif_schema.tmp"
+  mv "$sarif_schema.tmp" "$sarif_schema"
+fi

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
+from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT, REPO
 
 CLI = [sys.executable, "-m", "airflow_policies.cli"]
 
@@ -230,3 +233,57 @@ def test_validate_rollout_before_loading_it_into_opa(tmp_path):
     assert refused.returncode == 2
     assert "actions[0].rule: no loaded rule has the id 'queues.foreign_queu'" in refused.stderr
     assert "did you mean 'queues.foreign_queue'" in refused.stderr
+
+
+def _check_as(fmt: str) -> subprocess.CompletedProcess[str]:
+    return _check(
+        str(EXAMPLE_DAGS / "team_a"), "--bundle", "team_a_dags", "--team", "team_a", "--registry",
+        str(EXAMPLE_REGISTRY), "--rollout", str(EXAMPLE_ROLLOUT), "--format", fmt,
+    )  # fmt: skip
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema():
+    """--format sarif: valid against the OASIS schema; each finding has its rule, level, file, line; the
+    excepted one is a suppression."""
+    result = _check_as("sarif")
+    assert result.returncode == 1, result.stderr
+    log = json.loads(result.stdout)
+    schema = json.loads((REPO / ".tools" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    run = log["runs"][0]
+    by_rule = {}
+    for r in run["results"]:
+        by_rule.setdefault(r["ruleId"], []).append(r)
+    query = next(r for r in by_rule["connections.foreign_connection"] if "query_warehouse" in r["message"]["text"])
+    location = query["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("examples/dags/team_a/borrow_connection.py")
+    source = (EXAMPLE_DAGS / "team_a" / "borrow_connection.py").read_text().splitlines()
+    assert 'task_id="query_warehouse"' in source[location["region"]["startLine"] - 1]
+    assert query["level"] == "error"
+    (excepted,) = [r for r in by_rule["pools.foreign_pool"] if "suppressions" in r]
+    assert excepted["suppressions"][0]["justification"].startswith("EXC-101")
+    assert excepted["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("legacy_export.py")
+    rule = next(d for d in run["tool"]["driver"]["rules"] if d["id"] == "connections.foreign_connection")
+    assert rule["properties"] == {"action": "deny", "severity": "high"}
+
+
+def test_junit_has_a_failing_case_per_rejected_dag():
+    """--format junit: one suite per file, one case per DAG, failures exactly for the rejected DAGs."""
+    result = _check_as("junit")
+    suites = ET.fromstring(result.stdout)
+    failed = {case.get("name") for case in suites.iter("testcase") if case.find("failure") is not None}
+    passed = {case.get("name") for case in suites.iter("testcase") if case.find("failure") is None}
+    assert failed == {"team_a__borrow_connection", "team_a__hidden_in_mapping", "team_b__publish"}
+    assert passed == {"team_a__etl", "team_a__legacy_export"}
+
+
+def test_github_annotations_point_at_the_task_line():
+    """--format github: one ::error per denied finding, with file, line and rule in the title."""
+    result = _check_as("github")
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert len(errors) == 7
+    annotation = next(line for line in errors if "query_warehouse" in line)
+    pattern = r"::error file=(.+?),line=(\d+),title=connections.foreign_connection%3A .+?::task 'query_warehouse'"
+    match = re.match(pattern, annotation)
+    assert match is not None, annotation
+    assert 'task_id="query_warehouse"' in Path(match[1]).read_text().splitlines()[int(match[2]) - 1]
