@@ -24,7 +24,7 @@ from airflow_policies.document import BundleInfo, InputDocument
 from airflow_policies.report import CheckReport, FileResult
 from airflow_policies.verdict import judge
 
-__all__ = ["check_folder"]
+__all__ = ["check_folder", "parse_documents"]
 
 _FILE_TIMEOUT_SECONDS = 300
 
@@ -71,6 +71,25 @@ def _parse_file(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[str], 
             child.join()
 
 
+def parse_documents(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[InputDocument], list[str]]:
+    """Parse one DAG file (in a forked child, as ``check`` does) into its DAGs' input documents.
+
+    Returns:
+        The input documents, in dag_id order, and the file's import errors.
+    """
+    airflow_info()  # read here, so the forked child inherits it instead of reading after DAG code ran
+    raw_documents, import_errors = _parse_file(path, root, bundle)
+    relative = str(path.relative_to(root))
+    errors = [import_errors[relative]] if relative in import_errors else []
+    documents = []
+    for raw in raw_documents:
+        try:
+            documents.append(InputDocument.model_validate_json(raw))
+        except ValidationError as exc:
+            errors.append(f"the parse produced an invalid input document: {exc}")
+    return documents, errors
+
+
 def _dag_files(root: Path) -> list[Path]:
     from airflow.utils.file import find_dag_file_paths
 
@@ -100,21 +119,13 @@ def check_folder(
     """
     root = folder if folder.is_dir() else folder.parent
     files = _dag_files(folder)
-    airflow_info()  # read here, so each forked child inherits it instead of reading after DAG code ran
     results = []
     for index, path in enumerate(files, start=1):
         if on_file is not None:
             on_file(index, len(files), path)
-        documents, import_errors = _parse_file(path, root, bundle)
-        relative = str(path.relative_to(root))
-        errors = [import_errors[relative]] if relative in import_errors else []
-        records = []
-        for raw in documents:
-            try:
-                document = InputDocument.model_validate_json(raw)
-            except ValidationError as exc:
-                errors.append(f"the parse produced an invalid input document: {exc}")
-                continue
-            records.append(judge(document, evaluate, failure_mode=failure_mode, decision_log=decision_log))
-        results.append(FileResult(file=relative, import_error="\n".join(errors) or None, dags=records))
+        documents, errors = parse_documents(path, root, bundle)
+        records = [judge(d, evaluate, failure_mode=failure_mode, decision_log=decision_log) for d in documents]
+        results.append(
+            FileResult(file=str(path.relative_to(root)), import_error="\n".join(errors) or None, dags=records)
+        )
     return CheckReport(bundle=bundle.name or "", team=bundle.team, files=results)

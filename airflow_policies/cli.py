@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
     rules.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
+    golden = commands.add_parser("golden", help="write each rule sample's input document next to it (golden inputs)")
+    golden.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    golden.add_argument("--check", action="store_true", help="write nothing; exit 1 if any golden file is stale")
+
     rollout = commands.add_parser(
         "validate-rollout", help="validate a rollout file against the rules before loading it into OPA"
     )
@@ -252,6 +256,27 @@ def _rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _golden(args: argparse.Namespace) -> int:
+    from airflow_policies._paths import rego_library
+    from airflow_policies.samples import golden_files, suites
+
+    rules = (args.rego or rego_library()) / "airflow_policies" / "rules"
+    stale = []
+    for samples in suites(rules):
+        for path, content in golden_files(samples).items():
+            if path.is_file() and path.read_text() == content:
+                continue
+            stale.append(path)
+            if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+    if args.check and stale:
+        print("stale golden inputs (run: airflow-policies golden):", *stale, sep="\n  ", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{len(stale)} golden inputs {'stale' if args.check else 'written'}")
+    return EXIT_OK
+
+
 def _validate_rollout(args: argparse.Namespace) -> int:
     from airflow_policies._paths import rego_library
     from airflow_policies.rollout import expiring, load_rollout
@@ -281,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _schema,
         "rules": _rules,
         "validate-rollout": _validate_rollout,
+        "golden": _golden,
         "demo": _demo,
     }[args.command]
     try:

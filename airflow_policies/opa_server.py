@@ -126,9 +126,13 @@ def _opa_process(
         url.removeprefix("http://"),
         "--log-level",
         "info" if decision_log else "error",
-        # Rule tests are for `opa test`; the server needs only the rules.
+        # Rule tests, samples (with their golden inputs) and suites are for CI; the server needs only the rules.
         "--ignore",
         "*_test.rego",
+        "--ignore",
+        "samples",
+        "--ignore",
+        "suite.yaml",
         *(str(d) for d in policy_dirs),
         f"{REGISTRY_DATA_PATH}:{registry}",
         *data,

@@ -34,3 +34,14 @@ test_deny_own_assets_for_null_team if {
 	inp := fixtures.dag_of(null, {"schedule_assets": [fixtures.asset("asset", "s3://team-a/x", "s3://team-a/x")]}, [])
 	count(rule.violation) == 1 with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_shared_asset if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_shared_asset
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_private_asset if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_private_asset
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -24,3 +24,14 @@ test_allow_unwatched_shared_asset if {
 	inp := fixtures.dag({"schedule_assets": [fixtures.asset("asset", "s3://team-b/public/p", "s3://team-b/public/p")]}, [])
 	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_watch_own_asset if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_watch_own_asset
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_watch_team_b_asset if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_watch_team_b_asset
+		with data.airflow_policies.registry as fixtures.registry
+}

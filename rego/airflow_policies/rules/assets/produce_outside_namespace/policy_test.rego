@@ -25,3 +25,14 @@ test_allow_own_assets_and_aliases if {
 	]})])
 	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_namespace if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_namespace
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_into_team_b if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_into_team_b
+		with data.airflow_policies.registry as fixtures.registry
+}

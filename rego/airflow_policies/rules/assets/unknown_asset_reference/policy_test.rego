@@ -22,3 +22,14 @@ test_allow_known_kinds if {
 	})])
 	rule.violation == set() with input as inp
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_asset_outlet if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_asset_outlet
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_string_inlet if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_string_inlet
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -31,3 +31,14 @@ test_allow_when_registry_allows_teamless_bundles if {
 test_allow_bundle_with_team if {
 	rule.violation == set() with input as fixtures.dag({}, []) with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_in_a_team_bundle if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_in_a_team_bundle
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_in_a_teamless_bundle if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_in_a_teamless_bundle
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -17,3 +17,14 @@ test_allow_null_team_is_left_to_teamless_bundle if {
 	rule.violation == set() with input as fixtures.dag_of(null, {}, [])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_registered_team if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_registered_team
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_unregistered_team if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_unregistered_team
+		with data.airflow_policies.registry as fixtures.registry
+}

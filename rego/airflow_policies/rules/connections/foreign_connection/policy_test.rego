@@ -67,3 +67,14 @@ test_allow_unverifiable_reference_is_left_to_its_rule if {
 	rule.violation == set() with input as fixtures.dag({}, [fixtures.task({"connections": [ref]})])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_and_shared if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_and_shared
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_borrowed_everywhere if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_borrowed_everywhere
+		with data.airflow_policies.registry as fixtures.registry
+}

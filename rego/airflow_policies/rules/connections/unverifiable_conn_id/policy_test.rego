@@ -24,3 +24,14 @@ test_allow_literal_conn_id if {
 	inp := fixtures.dag({}, [fixtures.task({"connections": [fixtures.conn("x", "attribute")]})])
 	rule.violation == set() with input as inp
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_literal_conn_id if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_literal_conn_id
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_templated_conn_id if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_templated_conn_id
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -24,3 +24,14 @@ test_allow_own_and_shared_targets if {
 	inp := fixtures.dag({}, [fixtures.task({"dag_refs": refs})])
 	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_shared_target if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_shared_target
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_private_target if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_private_target
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -46,3 +46,14 @@ test_allow_unknown_team_is_left_to_unknown_team_rule if {
 	rule.violation == set() with input as fixtures.dag_of("team_z", {"dag_id": "x"}, [])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_prefixed_dag_id if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_prefixed_dag_id
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_other_teams_dag_id if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_other_teams_dag_id
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -19,3 +19,14 @@ test_allow_own_and_global_queues if {
 	inp := fixtures.dag({}, tasks)
 	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_queue if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_queue
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_team_b_queue if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_team_b_queue
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -24,3 +24,14 @@ test_no_mutation_without_team if {
 	rule.mutation == set() with input as fixtures.dag_of(null, {}, [fixtures.task({"pool": "default_pool"})])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_explicit_team_pool if {
+	count(rule.mutation) == 0 with input as rule.samples.golden.allowed_explicit_team_pool
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_default_pool if {
+	count(rule.mutation) == 1 with input as rule.samples.golden.mutated_default_pool
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -20,3 +20,14 @@ test_allow_own_team_tag if {
 	rule.violation == set() with input as fixtures.dag({"tags": ["team:team_a", "etl"]}, [])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_plain_tags if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_plain_tags
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_claims_team_b if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_claims_team_b
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -29,3 +29,14 @@ test_no_mutation_without_known_team if {
 	rule.mutation == set() with input as fixtures.dag_of("team_z", {}, [])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_already_stamped if {
+	count(rule.mutation) == 0 with input as rule.samples.golden.allowed_already_stamped
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_unstamped if {
+	count(rule.mutation) == 1 with input as rule.samples.golden.mutated_unstamped
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -26,3 +26,14 @@ test_deny_for_null_team if {
 	inp := fixtures.dag_of(null, {}, [fixtures.task({"variables": [_var("team_a_threshold")]})])
 	count(rule.violation) == 1 with input as inp with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_variable if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_variable
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_team_b_variable if {
+	count(rule.violation) == 1 with input as rule.samples.golden.denied_team_b_variable
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -1,0 +1,12 @@
+"""Scheduled on an asset team B shares with team A."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+with DAG("team_a__etl", schedule=[Asset("s3://team-b/public/prices")], start_date=START):
+    EmptyOperator(task_id="noop")

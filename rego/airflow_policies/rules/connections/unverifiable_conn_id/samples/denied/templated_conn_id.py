@@ -1,0 +1,12 @@
+"""A connection chosen by a template at run time."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.sdk import DAG
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+with DAG("team_a__etl", schedule=None, start_date=START):
+    SQLExecuteQueryOperator(task_id="query", conn_id="{{ params.target }}", sql="select 1")

@@ -1,0 +1,12 @@
+"""Team A declaring a dag_id in team B's namespace (a takeover attempt)."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+with DAG("team_b__publish", schedule=None, start_date=START):
+    EmptyOperator(task_id="noop")

@@ -1,0 +1,13 @@
+"""A task left on the default queue is routed to the team's."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+with DAG("team_a__etl", schedule=None, start_date=START):
+    EmptyOperator(task_id="first")
+    EmptyOperator(task_id="second")
