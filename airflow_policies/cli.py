@@ -57,9 +57,23 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
     rules.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
+    test = commands.add_parser(
+        "test", help="policy CI: opa test with a coverage gate, every rule's sample suite, golden inputs current"
+    )
+    test.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
+    test.add_argument("--registry", type=Path, help="registry for the samples (default: the Rego tests' fixture)")
+    test.add_argument("--min-coverage", type=float, default=95.0, help="per policy file, in percent (default: 95)")
+    test.add_argument("--no-samples", action="store_true", help="only opa test and the coverage gate")
+    test.add_argument("--rule", help="run the samples of this rule only (FAMILY.RULE)")
+
+    new_rule = commands.add_parser("new-rule", help="scaffold a rule folder: policy, tests, samples, suite")
+    new_rule.add_argument("rule_id", metavar="FAMILY.RULE")
+    new_rule.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
+
     golden = commands.add_parser("golden", help="write each rule sample's input document next to it (golden inputs)")
     golden.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
     golden.add_argument("--check", action="store_true", help="write nothing; exit 1 if any golden file is stale")
+    golden.add_argument("--rule", help="this rule only (FAMILY.RULE)")
 
     rollout = commands.add_parser(
         "validate-rollout", help="validate a rollout file against the rules before loading it into OPA"
@@ -256,6 +270,60 @@ def _rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _test(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from airflow_policies._config import load_settings
+    from airflow_policies._opa import OpaEvaluator
+    from airflow_policies.authoring import coverage_report
+    from airflow_policies.opa_server import local_opa
+    from airflow_policies.samples import fixture_registry, golden_files, sample_document, suites, verify_case
+
+    passed, lines = coverage_report(args.rego, args.min_coverage)
+    print("\n".join(lines))
+    if args.no_samples:
+        return EXIT_OK if passed else EXIT_REJECTED
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="airflow-policies-test-") as scratch:
+        registry = args.registry
+        if registry is None:
+            registry = Path(scratch, "registry.json")
+            registry.write_text(json.dumps(fixture_registry(args.rego)))
+        with local_opa(registry, args.rego) as url:
+            evaluate = OpaEvaluator(load_settings(environ={}, opa_url=url)).evaluate
+            for samples in suites(args.rego / "airflow_policies" / "rules"):
+                if args.rule and samples.rule_id != args.rule:
+                    continue
+                before = len(failures)
+                for case in samples.suite.cases:
+                    problems = verify_case(samples.rule_id, case, sample_document(samples.folder, case), evaluate)
+                    failures += [f"{samples.rule_id} {case.sample}: {problem}" for problem in problems]
+                stale = [
+                    path
+                    for path, content in golden_files(samples).items()
+                    if not path.is_file() or path.read_text() != content
+                ]
+                failures += [
+                    f"{samples.rule_id}: golden input {path} is stale (run: airflow-policies golden)" for path in stale
+                ]
+                verdict = "FAIL" if len(failures) > before else "ok  "
+                print(f"{verdict}  {samples.rule_id}: {len(samples.suite.cases)} samples", flush=True)
+    print("\n".join(failures) if failures else "every sample suite passes; golden inputs are current")
+    return EXIT_OK if passed and not failures else EXIT_REJECTED
+
+
+def _new_rule(args: argparse.Namespace) -> int:
+    from airflow_policies.authoring import scaffold_rule
+
+    for path in scaffold_rule(args.rego, args.rule_id):
+        print(path)
+    print(
+        f"next: edit the rule, its tests, samples and suite; then airflow-policies golden --rego {args.rego} "
+        f"and airflow-policies test --rego {args.rego}"
+    )
+    return EXIT_OK
+
+
 def _golden(args: argparse.Namespace) -> int:
     from airflow_policies._paths import rego_library
     from airflow_policies.samples import golden_files, suites
@@ -263,6 +331,8 @@ def _golden(args: argparse.Namespace) -> int:
     rules = (args.rego or rego_library()) / "airflow_policies" / "rules"
     stale = []
     for samples in suites(rules):
+        if args.rule and samples.rule_id != args.rule:
+            continue
         for path, content in golden_files(samples).items():
             if path.is_file() and path.read_text() == content:
                 continue
@@ -307,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rules": _rules,
         "validate-rollout": _validate_rollout,
         "golden": _golden,
+        "test": _test,
+        "new-rule": _new_rule,
         "demo": _demo,
     }[args.command]
     try:

@@ -14,6 +14,7 @@ runtime sends. ``airflow-policies golden --check`` fails when a golden file is s
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,20 +23,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from airflow_policies._check import parse_documents
 from airflow_policies._files import read_yaml, validation_problems
+from airflow_policies._paths import opa_binary
 from airflow_policies.decision import Decision
 from airflow_policies.document import BundleInfo, InputDocument
 from airflow_policies.exceptions import ConfigurationError
 
 __all__ = [
+    "FIXTURE_REGISTRY",
     "RuleSamples",
     "SampleCase",
     "Suite",
+    "fixture_registry",
     "golden_files",
     "load_suite",
     "sample_document",
     "suites",
     "verify_case",
 ]
+
+#: Where the Rego tests keep their registry; samples are judged against the same one by default.
+FIXTURE_REGISTRY = "data.airflow_policies.lib.fixtures_test.registry"
 
 
 class _Model(BaseModel):
@@ -143,3 +150,23 @@ def golden_files(samples: RuleSamples) -> dict[Path, str]:
         content = json.dumps({case.golden_key: document.model_dump(mode="json")}, indent=2, sort_keys=True) + "\n"
         files[samples.folder / "samples" / "golden" / f"{case.golden_key}.json"] = content
     return files
+
+
+def fixture_registry(rego: Path) -> dict[str, object]:
+    """The registry the Rego tests use (:data:`FIXTURE_REGISTRY`), so samples and golden tests judge alike.
+
+    Raises:
+        ConfigurationError: the rule directory defines no such registry.
+    """
+    evaluated = subprocess.run(
+        [str(opa_binary()), "eval", "--format", "json", "--data", str(rego), FIXTURE_REGISTRY],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    results = json.loads(evaluated.stdout or "{}").get("result") if evaluated.returncode == 0 else None
+    if not results:
+        raise ConfigurationError(
+            f"{rego} defines no {FIXTURE_REGISTRY}; pass --registry FILE to judge the samples against a registry"
+        )
+    return results[0]["expressions"][0]["value"]

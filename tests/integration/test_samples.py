@@ -14,9 +14,8 @@ import pytest
 
 from airflow_policies._config import load_settings
 from airflow_policies._opa import OpaEvaluator
-from airflow_policies._paths import opa_binary
 from airflow_policies.opa_server import local_opa
-from airflow_policies.samples import sample_document, suites, verify_case
+from airflow_policies.samples import fixture_registry, sample_document, suites, verify_case
 from tests.conftest import REPO
 
 RULES = REPO / "rego" / "airflow_policies" / "rules"
@@ -26,13 +25,8 @@ CASES = [(samples, case) for samples in suites(RULES) for case in samples.suite.
 @pytest.fixture(scope="module")
 def evaluate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpaEvaluator]:
     """A real OPA with the Rego tests' own fixture registry, so samples and golden tests judge alike."""
-    evaluated = subprocess.run(
-        [str(opa_binary()), "eval", "--format", "json", "--data", str(REPO / "rego" / "airflow_policies" / "lib"),
-         "data.airflow_policies.lib.fixtures_test.registry"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
     registry = tmp_path_factory.mktemp("registry") / "registry.json"
-    registry.write_text(json.dumps(json.loads(evaluated.stdout)["result"][0]["expressions"][0]["value"]))
+    registry.write_text(json.dumps(fixture_registry(REPO / "rego")))
     with local_opa(registry) as url:
         yield OpaEvaluator(load_settings(environ={}, opa_url=url)).evaluate
 
