@@ -104,12 +104,15 @@ with DAG("team_a__etl", schedule=None, start_date=pendulum.datetime(2026, 1, 1, 
 '''
 _SUITE = """\
 # Samples of {rule_id}: parsed by Airflow and decided by OPA (airflow-policies test).
-# violations / mutations count this rule's findings only; message is a substring of one of them.
+# outcome is the whole decision's (a new rule is in dryrun, so it rejects nothing); violations / mutations
+# count this rule's findings only; message is a substring of one of this rule's violations.
 cases:
   - sample: samples/allowed/few_slots.py
+    outcome: mutated
     team: team_a
     violations: 0
   - sample: samples/denied/many_slots.py
+    outcome: mutated
     team: team_a
     violations: 1
     message: "takes 16 pool slots; the limit is 8"

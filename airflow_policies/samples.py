@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +28,7 @@ from airflow_policies._paths import opa_binary
 from airflow_policies.decision import Decision
 from airflow_policies.document import BundleInfo, InputDocument
 from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.verdict import outcome_of
 
 __all__ = [
     "FIXTURE_REGISTRY",
@@ -54,6 +56,9 @@ class SampleCase(_Model):
 
     sample: str = Field(pattern=r"^samples/(allowed|denied|mutated)/[a-z0-9_]+\.py$")
     team: str | None = Field(description="team of the bundle the sample is parsed in (null: a teamless bundle)")
+    outcome: Literal["admitted", "mutated", "warned", "rejected"] = Field(
+        description="what the whole decision does to the sample's DAG"
+    )
     violations: int | None = Field(default=None, ge=0, description="how many violations of this rule")
     mutations: int | None = Field(default=None, ge=0, description="how many mutations of this rule")
     message: str | None = Field(default=None, description="a substring of one of this rule's violations")
@@ -135,6 +140,10 @@ def verify_case(
         problems.append(f"{len(mutations)} mutations by {rule_id}, the suite expects {case.mutations}")
     if case.message is not None and not any(case.message in v.message for v in violations):
         problems.append(f"no violation of {rule_id} says {case.message!r}: {[v.message for v in violations]}")
+    outcome = outcome_of(decision)
+    if outcome != case.outcome:
+        findings = [(v.rule, v.effect, v.message) for v in decision.violations]
+        problems.append(f"the DAG is {outcome}, the suite expects {case.outcome}: {findings}")
     if case.kind in ("allowed", "mutated") and decision.rejected:
         problems.append(f"an {case.kind} sample is rejected: {[(v.rule, v.message) for v in decision.violations]}")
     if case.kind == "denied" and not violations:

@@ -29,7 +29,7 @@ from airflow_policies.exceptions import (
     OpaUnreachableError,
 )
 
-__all__ = ["DecisionRecord", "MutationChange", "Outcome", "judge"]
+__all__ = ["DecisionRecord", "MutationChange", "Outcome", "judge", "outcome_of"]
 
 #: What happened to the DAG. ``failed_*``: no trustworthy decision; closed rejects, open admits.
 Outcome = Literal["admitted", "mutated", "warned", "rejected", "failed_closed", "failed_open"]
@@ -100,7 +100,8 @@ def _changes(document: InputDocument, decision: Decision) -> list[MutationChange
     return changes
 
 
-def _outcome(decision: Decision) -> Outcome:
+def outcome_of(decision: Decision) -> Outcome:
+    """What the decision does to the DAG (for a decision that was had)."""
     if decision.rejected:
         return "rejected"
     if decision.with_effect("warn") or any(m.applied and m.action == "warn" for m in decision.mutations):
@@ -161,7 +162,7 @@ def judge(
         fileloc=document.dag.relative_fileloc,
         input_hash="sha256:" + hashlib.sha256(payload.encode()).hexdigest(),
         policy_revision=decision.policy_revision or None if decision else None,
-        outcome=_outcome(decision) if decision else f"failed_{failure_mode}",
+        outcome=outcome_of(decision) if decision else f"failed_{failure_mode}",
         violations=decision.violations if decision else [],
         exceptions_applied=[v.exception.id for v in decision.violations if v.exception] if decision else [],
         mutations=changes,
