@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+_PROGRESS_MIN_FILES = 20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     new_rule.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
 
     golden = commands.add_parser("golden", help="write each rule sample's input document next to it (golden inputs)")
-    golden.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    golden.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
     golden.add_argument("--check", action="store_true", help="write nothing; exit 1 if any golden file is stale")
     golden.add_argument("--rule", help="this rule only (FAMILY.RULE)")
 
@@ -204,6 +205,9 @@ def _check(args: argparse.Namespace) -> int:
     def progress(index: int, total: int, path: Path) -> None:
         if sys.stderr.isatty():
             print(f"\r[{index}/{total}] {path.name[:60]:<60}", end="", file=sys.stderr, flush=True)
+        elif total >= _PROGRESS_MIN_FILES and index % max(1, total // 10) == 0:
+            # CI logs are not terminals: one line per tenth of the work.
+            print(f"airflow-policies: checked {index}/{total} files", file=sys.stderr, flush=True)
 
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
     team_rules = args.team_rules or settings.team_rules
@@ -325,10 +329,9 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _golden(args: argparse.Namespace) -> int:
-    from airflow_policies._paths import rego_library
     from airflow_policies.samples import golden_files, suites
 
-    rules = (args.rego or rego_library()) / "airflow_policies" / "rules"
+    rules = args.rego / "airflow_policies" / "rules"
     stale = []
     for samples in suites(rules):
         if args.rule and samples.rule_id != args.rule:

@@ -287,3 +287,14 @@ def test_github_annotations_point_at_the_task_line():
     match = re.match(pattern, annotation)
     assert match is not None, annotation
     assert 'task_id="query_warehouse"' in Path(match[1]).read_text().splitlines()[int(match[2]) - 1]
+
+
+def test_progress_on_stderr_for_many_files(tmp_path):
+    """Checking many files outside a terminal (CI) prints one progress line per tenth on stderr."""
+    source = (EXAMPLE_DAGS / "team_a" / "etl.py").read_text()
+    for n in range(20):
+        (tmp_path / f"etl_{n:02d}.py").write_text(source.replace('"team_a__etl"', f'"team_a__etl_{n:02d}"'))
+    result = _check(str(tmp_path), "--bundle", "team_a_dags", "--team", "team_a", "--registry", str(EXAMPLE_REGISTRY))
+    assert result.returncode == 0, result.stderr[-2000:]
+    progress = [line for line in result.stderr.splitlines() if line.startswith("airflow-policies: checked")]
+    assert progress == [f"airflow-policies: checked {n}/20 files" for n in range(2, 21, 2)]
