@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from airflow_policies._config import FailureMode
+from airflow_policies._config import MAX_INPUT_BYTES, FailureMode
 from airflow_policies._input import airflow_info, build_input
 from airflow_policies.decision import Decision
 from airflow_policies.document import BundleInfo, InputDocument
@@ -105,6 +105,7 @@ def check_folder(
     *,
     failure_mode: FailureMode = "closed",
     decision_log: str = "none",
+    max_input_bytes: int = MAX_INPUT_BYTES,
     on_file: Callable[[int, int, Path], None] | None = None,
 ) -> CheckReport:
     """Parse every DAG file under ``folder`` (its own bundle root) and decide on each DAG.
@@ -115,6 +116,7 @@ def check_folder(
         evaluate: the decision function (an :class:`~airflow_policies._opa.OpaEvaluator`'s ``evaluate``).
         failure_mode: the outcome of a DAG no trustworthy decision can be had for.
         decision_log: where each decision's log line goes (``none``, ``stderr`` or a file).
+        max_input_bytes: a larger input document is not sent to OPA; the DAG is undecidable.
         on_file: progress callback ``(index, total, path)``.
     """
     root = folder if folder.is_dir() else folder.parent
@@ -124,7 +126,10 @@ def check_folder(
         if on_file is not None:
             on_file(index, len(files), path)
         documents, errors = parse_documents(path, root, bundle)
-        records = [judge(d, evaluate, failure_mode=failure_mode, decision_log=decision_log) for d in documents]
+        records = [
+            judge(d, evaluate, failure_mode=failure_mode, decision_log=decision_log, max_input_bytes=max_input_bytes)
+            for d in documents
+        ]
         results.append(
             FileResult(file=str(path.relative_to(root)), import_error="\n".join(errors) or None, dags=records)
         )

@@ -20,7 +20,10 @@ from airflow_policies._files import read_yaml
 from airflow_policies.document import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "FailureMode", "Settings", "load_settings", "settings"]
+__all__ = ["ENV_PREFIX", "MAX_INPUT_BYTES", "FailureMode", "Settings", "load_settings", "settings"]
+
+#: Default bound on one input document: a DAG of 10,000 plain tasks is about 4 MB.
+MAX_INPUT_BYTES = 8 * 1024 * 1024
 
 #: What happens to a DAG when no trustworthy decision can be had: rejected (closed) or admitted (open).
 FailureMode = Literal["closed", "open"]
@@ -60,6 +63,12 @@ class Settings(BaseModel):
     state_dir: Path = Field(
         default_factory=lambda: Path(tempfile.gettempdir()) / f"airflow-policies-{os.getuid()}",
         description="Directory of the circuit breaker's state, shared by the processes of one host.",
+    )
+    max_input_bytes: int = Field(
+        default=MAX_INPUT_BYTES,
+        ge=64 * 1024,
+        le=256 * 1024 * 1024,
+        description="Largest input document sent to OPA; a larger DAG is undecidable (see failure_mode).",
     )
     decision_log: str = Field(
         default="stderr", min_length=1, description="Where decision-log lines go: stderr, none, or a file path."

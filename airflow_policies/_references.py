@@ -136,20 +136,25 @@ def _template_names(block: str, patterns: tuple[re.Pattern[str], ...], dynamic: 
 
 
 def template_references(value: object, location: str) -> tuple[list[ConnectionReference], list[VariableReference]]:
-    """Connections and variables named by Jinja anywhere inside a templated field's value."""
-    conns: list[ConnectionReference] = []
-    variables: list[VariableReference] = []
+    """Connections and variables named by Jinja anywhere inside a templated field's value.
+
+    Each name (or run-time choice) is reported once per field, however often the templates repeat it, so
+    the input document stays bounded by what the field names, not by how long it is.
+    """
+    conns: dict[str | None, ConnectionReference] = {}
+    variables: dict[str | None, VariableReference] = {}
     for text in _strings(value):
         for block in _JINJA_BLOCK.findall(text):
-            raw = safe_repr(block)
-            conns.extend(
-                ConnectionReference(
-                    conn_id=name, verifiable=name is not None, raw=raw, source="template", location=location
-                )
-                for name in _template_names(block, _CONN_PATTERNS, _DYNAMIC_CONN)
-            )
-            variables.extend(
-                VariableReference(key=name, verifiable=name is not None, raw=raw, source="template", location=location)
-                for name in _template_names(block, _VAR_PATTERNS, _DYNAMIC_VAR)
-            )
-    return conns, variables
+            for name in _template_names(block, _CONN_PATTERNS, _DYNAMIC_CONN):
+                if name not in conns:
+                    conns[name] = ConnectionReference(
+                        conn_id=name, verifiable=name is not None, raw=safe_repr(block), source="template",
+                        location=location,
+                    )  # fmt: skip
+            for name in _template_names(block, _VAR_PATTERNS, _DYNAMIC_VAR):
+                if name not in variables:
+                    variables[name] = VariableReference(
+                        key=name, verifiable=name is not None, raw=safe_repr(block), source="template",
+                        location=location,
+                    )  # fmt: skip
+    return list(conns.values()), list(variables.values())

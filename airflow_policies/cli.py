@@ -219,6 +219,7 @@ def _check(args: argparse.Namespace) -> int:
             evaluator.evaluate,
             failure_mode=settings.failure_mode_at("check"),
             decision_log=args.decision_log or explicit_log or "none",
+            max_input_bytes=settings.max_input_bytes,
             on_file=progress,
         )
     if sys.stderr.isatty():

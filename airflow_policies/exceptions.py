@@ -6,6 +6,7 @@ __all__ = [
     "CircuitOpenError",
     "ConfigurationError",
     "DecisionError",
+    "InputTooLargeError",
     "MalformedDecisionError",
     "OpaUnavailableError",
     "OpaUnreachableError",
@@ -39,3 +40,7 @@ class OpaUnreachableError(OpaUnavailableError):
 
 class CircuitOpenError(OpaUnavailableError):
     """OPA failed recently, so no request was sent (the circuit breaker is open)."""
+
+
+class InputTooLargeError(DecisionError):
+    """The DAG's input document is larger than the configured bound; it is not sent to OPA."""

@@ -73,6 +73,7 @@ def dag_policy(dag: DAG) -> None:
         failure_mode=current.failure_mode_at(point),
         decision_log=current.decision_log,
         breaker=_breaker(),
+        max_input_bytes=current.max_input_bytes,
     )
     # Raises AirflowClusterPolicyViolation (Airflow's import error) when the DAG is not admitted.
     warning = enforce(dag, record)

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict
 
 from airflow_policies import _metrics
 from airflow_policies._breaker import CircuitBreaker
-from airflow_policies._config import FailureMode
+from airflow_policies._config import MAX_INPUT_BYTES, FailureMode
 from airflow_policies.decision import Decision, Violation
 from airflow_policies.decision_log import write_record
 from airflow_policies.document import EnforcementPoint, InputDocument
 from airflow_policies.exceptions import (
     CircuitOpenError,
     DecisionError,
+    InputTooLargeError,
     MalformedDecisionError,
     OpaUnreachableError,
 )
@@ -116,6 +117,7 @@ def judge(
     failure_mode: FailureMode,
     decision_log: str,
     breaker: CircuitBreaker | None = None,
+    max_input_bytes: int = MAX_INPUT_BYTES,
 ) -> DecisionRecord:
     """Decide on one DAG and log the decision before returning it.
 
@@ -125,12 +127,20 @@ def judge(
         failure_mode: what the outcome is when no trustworthy decision can be had.
         decision_log: destination of the decision-log line (``stderr``, ``none`` or a file path).
         breaker: fail fast while OPA is known to be down; ``None`` always asks OPA.
+        max_input_bytes: a larger input document is not sent; the DAG is undecidable.
     """
     started = time.perf_counter()
+    payload = document.model_dump_json()
     decision: Decision | None = None
     changes: list[MutationChange] = []
     error: str | None = None
     try:
+        if len(payload) > max_input_bytes:
+            raise InputTooLargeError(
+                f"the input document of DAG '{document.dag.dag_id}' is {len(payload) / 1e6:.1f} MB "
+                f"({len(document.tasks)} tasks), over the limit of {max_input_bytes / 1e6:.1f} MB; split the DAG, or "
+                "raise AIRFLOW_POLICIES_MAX_INPUT_BYTES (and OPA's memory with it)"
+            )
         if breaker is not None:
             breaker.before_call()
         answer = evaluate(document)
@@ -151,7 +161,6 @@ def judge(
         if breaker is not None:
             breaker.record_success()
     latency_ms = (time.perf_counter() - started) * 1000
-    payload = document.model_dump_json()
     record = DecisionRecord(
         decision_id=str(uuid.uuid4()),
         timestamp=datetime.datetime.now(datetime.UTC),

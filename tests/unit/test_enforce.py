@@ -200,3 +200,26 @@ def test_only_an_unreachable_opa_opens_the_breaker(tmp_path):
         breaker=breaker,
     )
     assert breaker.is_open
+
+
+def test_an_oversized_input_document_is_undecidable_and_says_why():
+    """A document over max_input_bytes is never sent: the DAG fails closed with its size and the setting."""
+    sent = []
+    record = judge(
+        _document(_dag()),
+        lambda document: sent.append(document) or _answer([], []),
+        failure_mode="closed",
+        decision_log="none",
+        max_input_bytes=64 * 1024,
+    )
+    assert record.outcome == "admitted" and len(sent) == 1
+    with DAG("team_a__big", schedule=None, start_date=START) as big:
+        for n in range(400):
+            BashOperator(task_id=f"task_{n}", bash_command="true")
+    record = judge(
+        _document(big), lambda document: sent.append(document), failure_mode="closed", decision_log="none",
+        max_input_bytes=64 * 1024,
+    )  # fmt: skip
+    assert record.outcome == "failed_closed" and len(sent) == 1
+    assert "DAG 'team_a__big' is 0.2 MB (400 tasks), over the limit of 0.1 MB" in (record.error or "")
+    assert "AIRFLOW_POLICIES_MAX_INPUT_BYTES" in (record.error or "")

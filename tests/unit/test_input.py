@@ -284,3 +284,15 @@ def test_bundle_and_team_are_copied_verbatim(team):
         EmptyOperator(task_id="e", owner="team_b")
     document = build_input(dag, bundle=BundleInfo(name="b", team=team), enforcement_point="cli")
     assert document.bundle == BundleInfo(name="b", team=team)
+
+
+def test_a_megabyte_template_repeating_one_connection_yields_one_reference():
+    """Input documents are bounded by what a field names, not by how long its template is."""
+    template = "echo {{ conn.team_b_api.host }} {{ var.value.team_a_threshold }}\n" * 20_000
+    with DAG("team_a__long", schedule=None, start_date=START) as dag:
+        BashOperator(task_id="b", bash_command=template)
+    assert len(template) > 1_000_000
+    (task,) = _document(dag).tasks
+    assert [(c.conn_id, c.source) for c in task.connections] == [("team_b_api", "template")]
+    assert [v.key for v in task.variables] == ["team_a_threshold"]
+    assert len(_document(dag).model_dump_json()) < 20_000
