@@ -22,12 +22,14 @@ export CGO_ENABLED=0
 # ensure NAME VERSION BUILDER: keep a binary that already reports VERSION, else run BUILDER and verify.
 ensure() {
   local name="$1" version="$2" builder="$3"
-  if [ -x "$bin_dir/$name" ] && "$bin_dir/$name" version 2>/dev/null | grep -qw "v\?${version#v}"; then
+  # Read the whole output first: `grep -q` quitting early would SIGPIPE the binary and, under pipefail,
+  # make a good binary look wrong (and trigger a rebuild).
+  if [ -x "$bin_dir/$name" ] && grep -qw "v\?${version#v}" <<<"$("$bin_dir/$name" version 2>/dev/null)"; then
     return 0
   fi
   echo "install-tools: building $name $version (first run takes a few minutes)" >&2
   "$builder"
-  "$bin_dir/$name" version | grep -qw "v\?${version#v}" || {
+  grep -qw "v\?${version#v}" <<<"$("$bin_dir/$name" version)" || {
     echo "install-tools: $bin_dir/$name does not report version $version" >&2
     exit 1
   }
