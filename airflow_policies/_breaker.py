@@ -2,8 +2,13 @@
 
 The DAG processor forks a fresh child for every file, so state kept in memory dies with each child. The
 breaker keeps one JSON file per OPA endpoint instead: after a failure to reach OPA, every process on the
-host fails fast until ``reset_seconds`` have passed; then exactly one process (the one that claims the
-probe under a file lock) asks OPA again, and its success closes the breaker for everyone.
+host fails fast until a cool-down has passed; then exactly one process (the one that claims the probe
+under a file lock) asks OPA again, and its success closes the breaker for everyone.
+
+The cool-down depends on what the failure cost. A timeout cost the whole read timeout, so the breaker
+waits ``reset_seconds`` before paying it again. A refused connection cost nothing, and is what an OPA
+restart looks like, so the breaker probes again after at most :data:`QUICK_RESET_SECONDS`: a 2-second OPA
+restart then rejects DAGs for about 2 seconds, not for ``reset_seconds``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from pathlib import Path
 
 from airflow_policies.exceptions import CircuitOpenError
 
-__all__ = ["CircuitBreaker"]
+__all__ = ["QUICK_RESET_SECONDS", "CircuitBreaker"]
+
+#: Cool-down after a failure that cost no time (a refused connection).
+QUICK_RESET_SECONDS = 1.0
 
 
 class CircuitBreaker:
@@ -27,7 +35,8 @@ class CircuitBreaker:
 
     Args:
         state_file: where the state is shared between processes (created on the first failure).
-        reset_seconds: how long the breaker stays open before one process probes OPA again.
+        reset_seconds: how long the breaker stays open after a slow failure (a timeout) before one process
+            probes OPA again.
         clock: wall-clock seconds; shared between processes, so not ``time.monotonic``.
     """
 
@@ -87,7 +96,8 @@ class CircuitBreaker:
             probe_at = float(state["probe_at"])  # type: ignore[arg-type]
             if now >= probe_at:
                 # Claim the probe: everyone else keeps failing fast until it reports back.
-                self._write(state | {"probe_at": now + self._reset_seconds})
+                cooldown = float(state.get("cooldown", self._reset_seconds))  # type: ignore[arg-type]
+                self._write(state | {"probe_at": now + cooldown})
                 return
         raise CircuitOpenError(
             f"{state['last_error']} (circuit breaker open since "
@@ -95,13 +105,19 @@ class CircuitBreaker:
             f"until {time.strftime('%H:%M:%S', time.gmtime(probe_at))} UTC, then one probe)"
         )
 
-    def record_failure(self, error: str) -> None:
-        """Open the breaker (or keep it open) after OPA could not be reached."""
+    def record_failure(self, error: str, *, slow: bool) -> None:
+        """Open the breaker (or keep it open) after OPA could not be reached.
+
+        Args:
+            error: what failed, repeated to every caller that fails fast.
+            slow: the failure cost time (a timeout), so probe again only after ``reset_seconds``.
+        """
+        cooldown = self._reset_seconds if slow else min(self._reset_seconds, QUICK_RESET_SECONDS)
         with self._locked():
             previous = self._read()
             now = self._clock()
             opened_at = previous["opened_at"] if previous else now
-            self._write({"opened_at": opened_at, "probe_at": now + self._reset_seconds, "last_error": error})
+            self._write({"opened_at": opened_at, "probe_at": now + cooldown, "cooldown": cooldown, "last_error": error})
 
     def record_success(self) -> None:
         """Close the breaker after OPA answered."""

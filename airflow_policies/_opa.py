@@ -12,7 +12,12 @@ from opa_client import OpaClient
 from airflow_policies._config import Settings
 from airflow_policies.decision import Decision, parse_decision
 from airflow_policies.document import InputDocument
-from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError, OpaUnreachableError
+from airflow_policies.exceptions import (
+    MalformedDecisionError,
+    OpaTimeoutError,
+    OpaUnavailableError,
+    OpaUnreachableError,
+)
 
 __all__ = ["OpaEvaluator"]
 
@@ -75,12 +80,12 @@ class OpaEvaluator:
         try:
             body = self._query(document)
         except requests.ConnectTimeout:
-            raise OpaUnreachableError(
+            raise OpaTimeoutError(
                 f"OPA at {self.url} did not accept the connection within "
                 f"{self._settings.connect_timeout_seconds}s (connect timeout); {_HINT}"
             ) from None
         except requests.Timeout:
-            raise OpaUnreachableError(
+            raise OpaTimeoutError(
                 f"OPA at {self.url} did not answer within {self._settings.read_timeout_seconds}s (read timeout); "
                 f"check OPA's load and logs, or raise AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"
             ) from None

@@ -8,6 +8,7 @@ __all__ = [
     "DecisionError",
     "InputTooLargeError",
     "MalformedDecisionError",
+    "OpaTimeoutError",
     "OpaUnavailableError",
     "OpaUnreachableError",
     "PolicyError",
@@ -36,6 +37,10 @@ class MalformedDecisionError(DecisionError):
 
 class OpaUnreachableError(OpaUnavailableError):
     """OPA did not accept the connection or did not answer in time: what opens the circuit breaker."""
+
+
+class OpaTimeoutError(OpaUnreachableError):
+    """OPA did not accept the connection or answer within the timeout: the failure cost that time."""
 
 
 class CircuitOpenError(OpaUnavailableError):

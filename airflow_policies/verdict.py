@@ -27,6 +27,7 @@ from airflow_policies.exceptions import (
     DecisionError,
     InputTooLargeError,
     MalformedDecisionError,
+    OpaTimeoutError,
     OpaUnreachableError,
 )
 
@@ -151,7 +152,7 @@ def judge(
     except OpaUnreachableError as exc:
         error = str(exc)
         if breaker is not None:
-            breaker.record_failure(error)
+            breaker.record_failure(error, slow=isinstance(exc, OpaTimeoutError))
     except DecisionError as exc:
         # OPA answered (an HTTP error, or not a decision), so it is up: failing fast would not save time.
         error = str(exc)

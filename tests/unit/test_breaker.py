@@ -39,7 +39,7 @@ def test_closed_until_a_failure(tmp_path, clock):
 def test_open_after_a_failure_fails_fast_with_the_cause(tmp_path, clock):
     """After a failure, calls fail fast and the message carries the original error and the next probe."""
     breaker = _breaker(tmp_path, clock)
-    breaker.record_failure("OPA at http://x did not answer within 2.0s (read timeout)")
+    breaker.record_failure("OPA at http://x did not answer within 2.0s (read timeout)", slow=True)
     clock.now += 10
     with pytest.raises(CircuitOpenError, match=r"read timeout\) \(circuit breaker open since .* then one probe\)"):
         breaker.before_call()
@@ -48,7 +48,7 @@ def test_open_after_a_failure_fails_fast_with_the_cause(tmp_path, clock):
 def test_one_probe_after_the_reset_and_success_closes(tmp_path, clock):
     """After reset_seconds exactly one caller probes; the others keep failing fast until it succeeds."""
     prober, other = _breaker(tmp_path, clock), _breaker(tmp_path, clock)
-    prober.record_failure("down")
+    prober.record_failure("down", slow=True)
     clock.now += 31
     prober.before_call()
     with pytest.raises(CircuitOpenError):
@@ -61,10 +61,10 @@ def test_one_probe_after_the_reset_and_success_closes(tmp_path, clock):
 def test_failed_probe_keeps_it_open_since_the_first_failure(tmp_path, clock):
     """A failed probe re-opens the breaker for another period; 'open since' stays the first failure."""
     breaker = _breaker(tmp_path, clock)
-    breaker.record_failure("down")
+    breaker.record_failure("down", slow=True)
     clock.now += 31
     breaker.before_call()
-    breaker.record_failure("still down")
+    breaker.record_failure("still down", slow=True)
     clock.now += 5
     with pytest.raises(CircuitOpenError, match="still down") as error:
         breaker.before_call()
@@ -81,7 +81,7 @@ def test_a_torn_state_file_counts_as_closed(tmp_path, clock):
 
 
 def _fail_in_child(path: str) -> None:
-    CircuitBreaker(Path(path), 30.0).record_failure("down, seen by a child")
+    CircuitBreaker(Path(path), 30.0).record_failure("down, seen by a child", slow=True)
 
 
 def test_state_survives_a_forked_child(tmp_path):
@@ -92,3 +92,17 @@ def test_state_survives_a_forked_child(tmp_path):
     child.join()
     with pytest.raises(CircuitOpenError, match="seen by a child"):
         CircuitBreaker(path, 30.0).before_call()
+
+
+def test_a_refused_connection_is_probed_again_soon(tmp_path, clock):
+    """A refusal cost nothing (an OPA restart looks like this): the next probe comes after about a second,
+    not after reset_seconds, so a short restart rejects DAGs only for about as long as it lasts."""
+    breaker = _breaker(tmp_path, clock, reset=30.0)
+    breaker.record_failure("refused", slow=False)
+    clock.now += 0.5
+    with pytest.raises(CircuitOpenError):
+        breaker.before_call()
+    clock.now += 0.6
+    breaker.before_call()  # this caller is the probe
+    with pytest.raises(CircuitOpenError):
+        _breaker(tmp_path, clock, reset=30.0).before_call()  # others wait for it, for another second
