@@ -37,7 +37,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def _log_summary(path: Path, seconds: float) -> dict[str, object]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    latencies = [r["latency_ms"] for r in records if r["error"] is None]
+    latencies = [r["latency_ms"] for r in records if r["error"] is None] or [float("nan")]
     errors = collections.Counter(re.sub(r"\d+", "N", r["error"])[:140] for r in records if r["error"])
     return {
         "decisions": len(records),
@@ -125,10 +125,11 @@ def main() -> int:
         collected = [queue.get() for _ in workers]
         for worker in workers:
             worker.join()
-        latencies = [value for values, _ in collected for value in values]
+        succeeded = [value for values, _ in collected for value in values]
+        latencies = succeeded or [float("nan")]
         report["hammer"] = {
             "processes": args.hammer_processes,
-            "decisions": len(latencies),
+            "decisions": len(succeeded),
             "failed_decisions": sum(failures for _, failures in collected),
             "latency_ms_p50": round(_percentile(latencies, 0.5), 2),
             "latency_ms_p99": round(_percentile(latencies, 0.99), 2),
