@@ -282,7 +282,7 @@ def _test(args: argparse.Namespace) -> int:
     from airflow_policies._opa import OpaEvaluator
     from airflow_policies.authoring import coverage_report
     from airflow_policies.opa_server import local_opa
-    from airflow_policies.samples import fixture_registry, golden_files, sample_document, suites, verify_case
+    from airflow_policies.samples import fixture_registry, golden_file, is_stale, sample_document, suites, verify_case
 
     passed, lines = coverage_report(args.rego, args.min_coverage)
     print("\n".join(lines))
@@ -301,16 +301,15 @@ def _test(args: argparse.Namespace) -> int:
                     continue
                 before = len(failures)
                 for case in samples.suite.cases:
-                    problems = verify_case(samples.rule_id, case, sample_document(samples.folder, case), evaluate)
+                    # One parse per sample serves both the suite and the golden check.
+                    document = sample_document(samples.folder, case)
+                    problems = verify_case(samples.rule_id, case, document, evaluate)
                     failures += [f"{samples.rule_id} {case.sample}: {problem}" for problem in problems]
-                stale = [
-                    path
-                    for path, content in golden_files(samples).items()
-                    if not path.is_file() or path.read_text() != content
-                ]
-                failures += [
-                    f"{samples.rule_id}: golden input {path} is stale (run: airflow-policies golden)" for path in stale
-                ]
+                    path, content = golden_file(samples.folder, case, document)
+                    if is_stale(path, content):
+                        failures.append(
+                            f"{samples.rule_id}: golden input {path} is stale (run: airflow-policies golden)"
+                        )
                 verdict = "FAIL" if len(failures) > before else "ok  "
                 print(f"{verdict}  {samples.rule_id}: {len(samples.suite.cases)} samples", flush=True)
     print("\n".join(failures) if failures else "every sample suite passes; golden inputs are current")
@@ -330,15 +329,16 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _golden(args: argparse.Namespace) -> int:
-    from airflow_policies.samples import golden_files, suites
+    from airflow_policies.samples import golden_file, is_stale, sample_document, suites
 
     rules = args.rego / "airflow_policies" / "rules"
     stale = []
     for samples in suites(rules):
         if args.rule and samples.rule_id != args.rule:
             continue
-        for path, content in golden_files(samples).items():
-            if path.is_file() and path.read_text() == content:
+        for case in samples.suite.cases:
+            path, content = golden_file(samples.folder, case, sample_document(samples.folder, case))
+            if not is_stale(path, content):
                 continue
             stale.append(path)
             if not args.check:

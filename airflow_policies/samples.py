@@ -36,7 +36,8 @@ __all__ = [
     "SampleCase",
     "Suite",
     "fixture_registry",
-    "golden_files",
+    "golden_file",
+    "is_stale",
     "load_suite",
     "sample_document",
     "suites",
@@ -151,14 +152,15 @@ def verify_case(
     return problems
 
 
-def golden_files(samples: RuleSamples) -> dict[Path, str]:
-    """The golden file of every case of a rule: path -> content."""
-    files = {}
-    for case in samples.suite.cases:
-        document = sample_document(samples.folder, case)
-        content = json.dumps({case.golden_key: document.model_dump(mode="json")}, indent=2, sort_keys=True) + "\n"
-        files[samples.folder / "samples" / "golden" / f"{case.golden_key}.json"] = content
-    return files
+def golden_file(folder: Path, case: SampleCase, document: InputDocument) -> tuple[Path, str]:
+    """Where the case's golden input lives, and what it must hold for ``document`` (the sample's)."""
+    content = json.dumps({case.golden_key: document.model_dump(mode="json")}, indent=2, sort_keys=True) + "\n"
+    return folder / "samples" / "golden" / f"{case.golden_key}.json", content
+
+
+def is_stale(path: Path, content: str) -> bool:
+    """Whether the golden file is missing or holds something else."""
+    return not path.is_file() or path.read_text() != content
 
 
 def fixture_registry(rego: Path) -> dict[str, object]:
