@@ -1,7 +1,13 @@
-"""Describe the assets a DAG consumes and produces."""
+"""Describe the assets a DAG consumes and produces.
+
+Both forms are read: the SDK objects of a DAG being parsed, and the serialized objects of a DAG read back
+from a parse result or the metadata DB (``airflow.serialization.definitions.assets``), where a watcher's
+trigger is a ``{"classpath", "kwargs"}`` dict and access control a plain dict.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from airflow.sdk.definitions.asset import (
@@ -12,6 +18,13 @@ from airflow.sdk.definitions.asset import (
     AssetUriRef,
 )
 from airflow.sdk.definitions.timetables.assets import AssetTriggeredTimetable
+from airflow.serialization.definitions.assets import (
+    SerializedAsset,
+    SerializedAssetAlias,
+    SerializedAssetBooleanCondition,
+    SerializedAssetNameRef,
+    SerializedAssetUriRef,
+)
 
 from airflow_policies._references import connection_references
 from airflow_policies._safe import safe_getattr, safe_repr, type_name
@@ -23,7 +36,7 @@ _MAX_CONDITION_DEPTH = 50
 
 
 def _leaves(condition: object, depth: int = 0) -> Iterator[object]:
-    if isinstance(condition, AssetBooleanCondition) and depth < _MAX_CONDITION_DEPTH:
+    if isinstance(condition, (AssetBooleanCondition, SerializedAssetBooleanCondition)) and depth < _MAX_CONDITION_DEPTH:
         for obj in safe_getattr(condition, "objects", None) or ():
             yield from _leaves(obj, depth + 1)
     else:
@@ -36,37 +49,48 @@ def _str_or_none(value: object) -> str | None:
 
 def _watcher(watcher: object) -> Watcher:
     trigger = safe_getattr(watcher, "trigger")
-    attributes = safe_getattr(trigger, "__dict__", None) or {}
     name = _str_or_none(safe_getattr(watcher, "name")) or safe_repr(watcher)
+    if isinstance(trigger, dict):  # serialized: the trigger's classpath and the kwargs it will be rebuilt with
+        trigger_name = _str_or_none(trigger.get("classpath")) or safe_repr(trigger)
+        attributes = trigger.get("kwargs") if isinstance(trigger.get("kwargs"), dict) else {}
+    else:
+        trigger_name = type_name(trigger)
+        attributes = safe_getattr(trigger, "__dict__", None) or {}
     return Watcher(
         name=name,
-        trigger=type_name(trigger),
+        trigger=trigger_name,
         connections=connection_references(attributes, "watcher", f"watcher:{name}:"),
     )
 
 
-def _access(asset: Asset) -> AssetAccess | None:
+def _access(asset: object) -> AssetAccess | None:
     control = safe_getattr(asset, "access_control")
-    if control is None or not hasattr(control, "allow_global"):
+    if isinstance(control, dict):  # serialized: only the fields the author set
+        read = control.get
+    elif control is not None and hasattr(control, "allow_global"):
+        read = functools.partial(safe_getattr, control)
+    else:
         return None
-    consumers = safe_getattr(control, "consumer_teams")
+    consumers = read("consumer_teams", None)
+    if isinstance(consumers, (list, tuple)):
+        consumers = [t for t in consumers if isinstance(t, str)]
     return AssetAccess(
-        producer_teams=[t for t in safe_getattr(control, "producer_teams", None) or () if isinstance(t, str)],
-        consumer_teams=None if consumers is None else [t for t in consumers if isinstance(t, str)],
-        allow_global=safe_getattr(control, "allow_global") is not False,
+        producer_teams=[t for t in read("producer_teams", None) or () if isinstance(t, str)],
+        consumer_teams=consumers if isinstance(consumers, list) else None,
+        allow_global=read("allow_global", True) is not False,
     )
 
 
 def describe_asset(obj: object) -> AssetReference:
     """One asset reference; anything unrecognised becomes ``kind: unknown``."""
     kind_type = type_name(obj)
-    if isinstance(obj, AssetAlias):
+    if isinstance(obj, (AssetAlias, SerializedAssetAlias)):
         return AssetReference(kind="alias", name=_str_or_none(obj.name), group=_str_or_none(obj.group), type=kind_type)
-    if isinstance(obj, AssetNameRef):
+    if isinstance(obj, (AssetNameRef, SerializedAssetNameRef)):
         return AssetReference(kind="name_ref", name=_str_or_none(obj.name), type=kind_type)
-    if isinstance(obj, AssetUriRef):
+    if isinstance(obj, (AssetUriRef, SerializedAssetUriRef)):
         return AssetReference(kind="uri_ref", uri=_str_or_none(obj.uri), type=kind_type)
-    if isinstance(obj, Asset):
+    if isinstance(obj, (Asset, SerializedAsset)):
         return AssetReference(
             kind="asset",
             name=_str_or_none(safe_getattr(obj, "name")),
@@ -79,9 +103,20 @@ def describe_asset(obj: object) -> AssetReference:
     return AssetReference(kind="unknown", name=safe_repr(obj), type=kind_type)
 
 
+def _asset_triggered(timetable: object) -> bool:
+    if isinstance(timetable, AssetTriggeredTimetable):
+        return True
+    if not type(timetable).__module__.startswith("airflow.timetables."):
+        return False
+    # A serialized DAG's timetable is Airflow core's own class; imported only here, as it is slow to import.
+    from airflow.timetables.simple import AssetTriggeredTimetable as CoreAssetTriggeredTimetable
+
+    return isinstance(timetable, CoreAssetTriggeredTimetable)
+
+
 def schedule_assets(timetable: object) -> list[AssetReference]:
     """The leaves of an asset-triggered schedule (``AssetAll`` / ``AssetAny`` trees walked)."""
-    if not isinstance(timetable, AssetTriggeredTimetable):
+    if not _asset_triggered(timetable):
         return []
     return [describe_asset(leaf) for leaf in _leaves(safe_getattr(timetable, "asset_condition"))]
 

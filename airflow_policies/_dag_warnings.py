@@ -24,14 +24,13 @@ the decision log and the parse log: nothing is silently lost.
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.machinery
 import inspect
 import logging
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
+
+from airflow_policies._import_hooks import ShapeChangedError, wrap_after_import
 
 __all__ = ["WARNING_TYPE", "install", "record"]
 
@@ -39,13 +38,8 @@ log = logging.getLogger(__name__)
 
 #: The value of ``DagWarningType.NONEXISTENT_POOL``, checked before anything is wrapped.
 WARNING_TYPE = "non-existent pool"
-_WRAPPED = "__airflow_policies_wrapped__"
 
 _pending: dict[str, str] = {}
-
-
-class _ShapeChangedError(Exception):
-    pass
 
 
 def record(dag_id: str, message: str) -> None:
@@ -57,7 +51,7 @@ def _take(dag_ids: Iterable[str]) -> dict[str, str]:
     return {dag_id: _pending.pop(dag_id) for dag_id in list(dag_ids) if dag_id in _pending}
 
 
-def _log_skipped(problem: object) -> None:
+def _log_skipped(problem: Exception) -> None:
     log.error(
         "airflow-policies cannot show warnings in the Airflow UI on this Airflow version (%s); they go to "
         "the decision log and the parse log only. Use an apache-airflow-core version airflow-policies is "
@@ -75,9 +69,11 @@ def _warning_type_usable() -> bool:
 
     cleared = inspect.signature(update_dag_parsing_results_in_db).parameters.get("warning_types")
     if DagWarningType.NONEXISTENT_POOL.value != WARNING_TYPE:
-        _log_skipped("DagWarningType.NONEXISTENT_POOL changed value")
+        _log_skipped(ShapeChangedError("DagWarningType.NONEXISTENT_POOL changed value"))
     elif cleared is None or WARNING_TYPE not in {getattr(t, "value", t) for t in cleared.default}:
-        _log_skipped("update_dag_parsing_results_in_db no longer clears 'non-existent pool' warnings")
+        _log_skipped(
+            ShapeChangedError("update_dag_parsing_results_in_db no longer clears 'non-existent pool' warnings")
+        )
     else:
         return True
     return False
@@ -86,9 +82,9 @@ def _warning_type_usable() -> bool:
 def _wrap_parse_file(processor: ModuleType) -> None:
     original = getattr(processor, "_parse_file", None)
     if original is None or list(inspect.signature(original).parameters) != ["msg", "log"]:
-        raise _ShapeChangedError("airflow.dag_processing.processor._parse_file(msg, log) is gone or changed")
+        raise ShapeChangedError("airflow.dag_processing.processor._parse_file(msg, log) is gone or changed")
     if "warnings" not in getattr(processor.DagFileParsingResult, "model_fields", {}):
-        raise _ShapeChangedError("DagFileParsingResult has no 'warnings' field")
+        raise ShapeChangedError("DagFileParsingResult has no 'warnings' field")
 
     @functools.wraps(original)
     def _parse_file(msg: Any, log: Any) -> Any:  # noqa: ANN401 - Airflow's own types
@@ -113,7 +109,7 @@ def _wrap_dag_warnings(dagbag: ModuleType) -> None:
 
     original = inspect.getattr_static(dagbag.DagBag, "dag_warnings", None)
     if not isinstance(original, property) or original.fget is None:
-        raise _ShapeChangedError("DagBag.dag_warnings is no longer a property")
+        raise ShapeChangedError("DagBag.dag_warnings is no longer a property")
     read = original.fget
 
     def dag_warnings(self: Any) -> set[Any]:  # noqa: ANN401 - a DagBag
@@ -130,48 +126,7 @@ def _wrap_dag_warnings(dagbag: ModuleType) -> None:
     dagbag.DagBag.dag_warnings = property(dag_warnings, doc=original.__doc__)
 
 
-_WRAPS: dict[str, Callable[[ModuleType], None]] = {
-    "airflow.dag_processing.processor": _wrap_parse_file,
-    "airflow.dag_processing.dagbag": _wrap_dag_warnings,
-}
-
-
-def _wrap(module: ModuleType) -> None:
-    if getattr(module, _WRAPPED, False):
-        return
-    try:
-        _WRAPS[module.__name__](module)
-    except _ShapeChangedError as exc:
-        _log_skipped(exc)
-        return
-    setattr(module, _WRAPPED, True)
-
-
-class _WrapAfterImport(importlib.abc.MetaPathFinder):
-    """Wraps an Airflow module right after its first import, in whichever process imports it."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _WRAPS:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None:
-            return None
-        execute = spec.loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            execute(module)
-            _wrap(module)
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
 def install() -> None:
-    """Wrap the modules already imported, and the others as soon as they are."""
-    for name in _WRAPS:
-        if name in sys.modules:
-            _wrap(sys.modules[name])
-    if not any(isinstance(finder, _WrapAfterImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _WrapAfterImport())
+    """Wrap both parse-result builders now if they are imported, else as soon as they are."""
+    wrap_after_import("airflow.dag_processing.processor", _wrap_parse_file, _log_skipped)
+    wrap_after_import("airflow.dag_processing.dagbag", _wrap_dag_warnings, _log_skipped)

@@ -1,7 +1,12 @@
 """Build the one input document OPA receives for a DAG.
 
-The builder reads the live DAG object and never raises on an odd DAG: anything it cannot represent
-becomes a typed "unknown" entry or an unverifiable reference, which the rules reject (fail closed).
+The builder reads the live DAG object of a parse, or a serialized DAG (``SerializedDAG``, from a parse
+result or the metadata DB), and never raises on an odd DAG: anything it cannot represent becomes a typed
+"unknown" entry or an unverifiable reference, which the rules reject (fail closed).
+
+A serialized DAG holds less than the live one (``docs/enforcement-points.md``): its callbacks are only
+flags, so ``callbacks`` is empty, and an operator's connection attributes survive only if they are
+templated fields of the operator.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from airflow_policies.document import (
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
+    from airflow.serialization.definitions.dag import SerializedDAG
 
 __all__ = ["airflow_info", "build_input"]
 
@@ -120,6 +126,10 @@ def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
     if safe_getattr(task, "is_mapped", False) is True:
         partial = safe_getattr(task, "partial_kwargs", None) or {}
         expand_input = safe_getattr(task, "expand_input")
+        if expand_input is None:
+            # A serialized mapped task keeps its expand input under the attribute this names.
+            attribute = safe_getattr(task, "_expand_input_attr")
+            expand_input = safe_getattr(task, attribute) if isinstance(attribute, str) else None
         expand = safe_getattr(expand_input, "value", None)
         return dict(partial), expand if isinstance(expand, Mapping) else {"__expand_kwargs__": expand}
     attributes = safe_getattr(task, "__dict__", None) or {}
@@ -127,10 +137,10 @@ def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _operator_name(task: object) -> str:
-    if safe_getattr(task, "is_mapped", False) is True:
-        module, name = safe_getattr(task, "_task_module"), safe_getattr(task, "task_type")
-        if isinstance(module, str) and isinstance(name, str):
-            return f"{module}.{name}"
+    # Mapped and serialized tasks name the operator class they stand for; plain SDK tasks are that class.
+    module, name = safe_getattr(task, "_task_module"), safe_getattr(task, "task_type")
+    if isinstance(module, str) and isinstance(name, str):
+        return f"{module}.{name}"
     return type_name(task)
 
 
@@ -217,11 +227,11 @@ def _describe_task(task: object) -> TaskInfo:
     )
 
 
-def build_input(dag: DAG, *, bundle: BundleInfo, enforcement_point: EnforcementPoint) -> InputDocument:
+def build_input(dag: DAG | SerializedDAG, *, bundle: BundleInfo, enforcement_point: EnforcementPoint) -> InputDocument:
     """The input document for one DAG.
 
     Args:
-        dag: the parsed DAG (SDK object), before serialization.
+        dag: the parsed DAG (SDK object) before serialization, or a deserialized ``SerializedDAG``.
         bundle: the bundle and team, resolved by the caller from trusted sources only.
         enforcement_point: where the decision is being made.
     """

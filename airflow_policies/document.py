@@ -30,8 +30,14 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-EnforcementPoint = Literal["dag_processor", "worker", "cli", "check"]
-ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher"]
+#: Where a decision is made. Parse time (DAG code has run in the same process): ``dag_processor``,
+#: ``worker``, ``cli``, ``check``. No DAG code runs at the others: ``dag_processor_manager`` (a parse result,
+#: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a running task
+#: reading a connection or variable) and ``audit`` (DAGs already in the metadata DB).
+EnforcementPoint = Literal[
+    "dag_processor", "worker", "cli", "check", "dag_processor_manager", "scheduler", "execution_api", "audit"
+]
+ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher", "runtime"]
 
 
 class _Model(BaseModel):

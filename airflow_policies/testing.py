@@ -11,13 +11,11 @@ def reload_configuration() -> None:
     The policy reads its settings, the bundle-to-team mapping and Airflow's defaults once, before any DAG
     file runs. A test that changes the environment afterwards calls this (before parsing) to apply it.
     """
-    from airflow_policies import _config, _input, policies
+    from airflow_policies import _config, _decide, _input
 
     _config.settings.cache_clear()
     _input.airflow_info.cache_clear()
-    policies._evaluator.cache_clear()
-    policies._breaker.cache_clear()
-    policies._bundle_teams.cache_clear()
-    policies._bundle_teams()
-    policies._breaker()
-    _input.airflow_info()
+    _decide._evaluator.cache_clear()
+    _decide._breaker.cache_clear()
+    _decide._bundle_teams.cache_clear()
+    _decide.warm()

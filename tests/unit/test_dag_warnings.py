@@ -8,12 +8,11 @@ import types
 from airflow.dag_processing import processor
 from airflow.dag_processing.dagbag import DagBag
 
-from airflow_policies import _dag_warnings
+from airflow_policies import _dag_warnings, _import_hooks
 
 
 def test_the_pinned_airflow_is_wrapped():
     """Loading the policy wrapped both parse-result builders of this Airflow version."""
-    assert getattr(processor, "__airflow_policies_wrapped__", False)
     assert processor._parse_file.__wrapped__ is not None
     assert DagBag.dag_warnings.fget.__name__ == "dag_warnings"
     assert _dag_warnings._warning_type_usable()
@@ -24,7 +23,7 @@ def test_a_changed_internal_is_reported_not_wrapped(caplog):
     changed = types.ModuleType("airflow.dag_processing.processor")
     changed._parse_file = lambda request: None  # another signature
     with caplog.at_level(logging.ERROR, logger="airflow_policies._dag_warnings"):
-        _dag_warnings._wrap(changed)
+        _import_hooks._apply(changed, _dag_warnings._wrap_parse_file, _dag_warnings._log_skipped)
     assert "_parse_file(msg, log) is gone or changed" in caplog.text
     assert "decision log" in caplog.text
-    assert not getattr(changed, "__airflow_policies_wrapped__", False)
+    assert not hasattr(changed._parse_file, "__wrapped__")
