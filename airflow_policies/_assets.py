@@ -81,9 +81,24 @@ def _access(asset: object) -> AssetAccess | None:
     )
 
 
+# A serialized asset is reported as the SDK class it was written as (subclasses such as Dataset serialize as
+# their base), so one DAG gets the same document at every enforcement point.
+_SDK_CLASS_OF_SERIALIZED: dict[type, type] = {
+    SerializedAsset: Asset,
+    SerializedAssetAlias: AssetAlias,
+    SerializedAssetNameRef: AssetNameRef,
+    SerializedAssetUriRef: AssetUriRef,
+}
+
+
+def _type_of(obj: object) -> str:
+    sdk_class = _SDK_CLASS_OF_SERIALIZED.get(type(obj))
+    return f"{sdk_class.__module__}.{sdk_class.__qualname__}" if sdk_class else type_name(obj)
+
+
 def describe_asset(obj: object) -> AssetReference:
     """One asset reference; anything unrecognised becomes ``kind: unknown``."""
-    kind_type = type_name(obj)
+    kind_type = _type_of(obj)
     if isinstance(obj, (AssetAlias, SerializedAssetAlias)):
         return AssetReference(kind="alias", name=_str_or_none(obj.name), group=_str_or_none(obj.group), type=kind_type)
     if isinstance(obj, (AssetNameRef, SerializedAssetNameRef)):

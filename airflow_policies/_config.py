@@ -27,7 +27,11 @@ MAX_INPUT_BYTES = 8 * 1024 * 1024
 
 #: What happens to a DAG when no trustworthy decision can be had: rejected (closed) or admitted (open).
 FailureMode = Literal["closed", "open"]
-_JSON_FIELDS = {"bundle_teams": '{"team_a_dags": "team_a"}', "failure_mode": '{"worker": "open"}'}
+_JSON_FIELDS = {
+    "bundle_teams": '{"team_a_dags": "team_a"}',
+    "failure_mode": '{"worker": "open"}',
+    "disabled_points": '["execution_api"]',
+}
 
 ENV_PREFIX = "AIRFLOW_POLICIES_"
 _CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
@@ -56,6 +60,23 @@ class Settings(BaseModel):
     failure_mode: dict[EnforcementPoint, FailureMode] = Field(
         default_factory=dict,
         description="Per enforcement point, what happens when OPA cannot decide; unlisted points fail closed.",
+    )
+    disabled_points: frozenset[EnforcementPoint] = Field(
+        default_factory=frozenset,
+        description="Enforcement points that decide nothing (every DAG, task instance or read passes them).",
+    )
+    decision_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long the DAG-processor manager, the scheduler and the Execution API reuse a decision "
+        "on an unchanged DAG, task or read; 0 asks OPA every time.",
+    )
+    quarantine_pool: str = Field(
+        default="airflow_policies_quarantine",
+        min_length=1,
+        max_length=256,
+        description="Pool (0 slots) the scheduler re-check moves a rejected task instance to.",
     )
     breaker_reset_seconds: float = Field(
         default=30.0, ge=1, le=3600, description="How long to fail fast after OPA was unreachable, before a probe."
@@ -87,6 +108,10 @@ class Settings(BaseModel):
     team_rules: Path | None = Field(
         default=None, description="Directory of team layers (<team>/*.rego) for the OPA this tool starts itself."
     )
+
+    def enabled(self, point: EnforcementPoint) -> bool:
+        """Whether ``point`` decides anything in this deployment."""
+        return point not in self.disabled_points
 
     def failure_mode_at(self, point: EnforcementPoint) -> FailureMode:
         """What happens at ``point`` when OPA cannot decide."""

@@ -32,7 +32,7 @@ from typing import Any
 
 from airflow_policies._import_hooks import ShapeChangedError, wrap_after_import
 
-__all__ = ["WARNING_TYPE", "install", "record"]
+__all__ = ["WARNING_TYPE", "install", "merge_warnings", "record", "warning_type_usable"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,19 @@ def _take(dag_ids: Iterable[str]) -> dict[str, str]:
     return {dag_id: _pending.pop(dag_id) for dag_id in list(dag_ids) if dag_id in _pending}
 
 
+def merge_warnings(warnings: list[dict[str, Any]], ours: dict[str, str]) -> list[dict[str, Any]]:
+    """A parse result's warnings (dicts) with ours added, joined to one of our type for the same DAG, once."""
+    ours = dict(ours)
+    merged = []
+    for warning in warnings:
+        if warning.get("warning_type") == WARNING_TYPE and warning.get("dag_id") in ours:
+            message = ours.pop(warning["dag_id"])
+            if message not in warning["message"]:
+                warning = warning | {"message": f"{warning['message']}\n{message}"}
+        merged.append(warning)
+    return merged + [{"dag_id": d, "warning_type": WARNING_TYPE, "message": m} for d, m in ours.items()]
+
+
 def _log_skipped(problem: Exception) -> None:
     log.error(
         "airflow-policies cannot show warnings in the Airflow UI on this Airflow version (%s); they go to "
@@ -61,7 +74,7 @@ def _log_skipped(problem: Exception) -> None:
 
 
 @functools.cache
-def _warning_type_usable() -> bool:
+def warning_type_usable() -> bool:
     # Checked when a warning is about to be written, not at import: the DB-write module is heavy to import
     # in processes (task runners) that never write one.
     from airflow.dag_processing.collection import update_dag_parsing_results_in_db
@@ -89,16 +102,10 @@ def _wrap_parse_file(processor: ModuleType) -> None:
     @functools.wraps(original)
     def _parse_file(msg: Any, log: Any) -> Any:  # noqa: ANN401 - Airflow's own types
         result = original(msg, log)
-        if result is not None and _pending and _warning_type_usable():
+        if result is not None and _pending and warning_type_usable():
             ours = _take(dag.dag_id for dag in result.serialized_dags)
             if ours:
-                merged = []
-                for warning in result.warnings or []:
-                    if warning.get("warning_type") == WARNING_TYPE and warning.get("dag_id") in ours:
-                        warning = warning | {"message": f"{warning['message']}\n{ours.pop(warning['dag_id'])}"}
-                    merged.append(warning)
-                merged += [{"dag_id": d, "warning_type": WARNING_TYPE, "message": m} for d, m in ours.items()]
-                result.warnings = merged
+                result.warnings = merge_warnings(result.warnings or [], ours)
         return result
 
     processor._parse_file = _parse_file  # type: ignore[attr-defined]
@@ -114,7 +121,7 @@ def _wrap_dag_warnings(dagbag: ModuleType) -> None:
 
     def dag_warnings(self: Any) -> set[Any]:  # noqa: ANN401 - a DagBag
         warnings = set(read(self))
-        if not (_pending and _warning_type_usable()):
+        if not (_pending and warning_type_usable()):
             return warnings
         ours = _take(self.dag_ids)
         for existing in warnings:

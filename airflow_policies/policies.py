@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from airflow.policies import hookimpl
 
-from airflow_policies import _dag_warnings
+from airflow_policies import _dag_warnings, _manager_recheck
+from airflow_policies._config import settings
 from airflow_policies._decide import bundle_info, decide, warm
 from airflow_policies._enforce import enforce
 from airflow_policies._input import build_input
@@ -27,16 +28,18 @@ __all__ = ["dag_policy"]
 # An invalid configuration stops Airflow here, with a message naming the field.
 warm()
 _dag_warnings.install()
+_manager_recheck.install()
 
 
 @hookimpl
 def dag_policy(dag: DAG) -> None:
     """Ask OPA once about ``dag``: reject it, or apply the mutations and show the warnings in the UI."""
+    point = enforcement_point()
+    if not settings().enabled(point):
+        return
     bag = calling_dagbag()
-    document = build_input(
-        dag, bundle=bundle_info(bag.bundle_name if bag is not None else None), enforcement_point=enforcement_point()
-    )
-    record = decide(document)
+    bundle = bundle_info(bag.bundle_name if bag is not None else None)
+    record = decide(build_input(dag, bundle=bundle, enforcement_point=point))
     # Raises AirflowClusterPolicyViolation (Airflow's import error) when the DAG is not admitted.
     warning = enforce(dag, record)
     if warning is not None:

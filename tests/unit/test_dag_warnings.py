@@ -15,7 +15,7 @@ def test_the_pinned_airflow_is_wrapped():
     """Loading the policy wrapped both parse-result builders of this Airflow version."""
     assert processor._parse_file.__wrapped__ is not None
     assert DagBag.dag_warnings.fget.__name__ == "dag_warnings"
-    assert _dag_warnings._warning_type_usable()
+    assert _dag_warnings.warning_type_usable()
 
 
 def test_a_changed_internal_is_reported_not_wrapped(caplog):
