@@ -22,6 +22,7 @@ every start of the DAG processor (``docs/enforcement-points.md``).
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import inspect
 import logging
 from types import ModuleType
@@ -136,6 +137,14 @@ def _wrap_persist_parsing_result(manager: ModuleType) -> None:
         return original(self, bundle_name=bundle_name, parsing_result=checked, **kwargs)
 
     manager_class.persist_parsing_result = persist_parsing_result
+    version = importlib.metadata.version("apache-airflow-core")
+    if version not in TESTED_AIRFLOW_VERSIONS:
+        log.warning(
+            "airflow-policies re-checks parse results by wrapping an Airflow internal that it is tested on with "
+            "apache-airflow-core %s only; this is %s. Its shape is unchanged, so the re-check is on.",
+            ", ".join(TESTED_AIRFLOW_VERSIONS),
+            version,
+        )
 
 
 def _log_skipped(problem: Exception) -> None:

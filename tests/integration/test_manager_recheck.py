@@ -1,0 +1,80 @@
+"""The DAG-processor manager re-checks every parse result before the DB write, with no DAG code in its
+process: a DAG file that switches the parse-time policy off still never reaches the DB. Real
+`airflow dag-processor` (a forked child per file, the manager persisting), real OPA, SQLite metadata DB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+
+LAYERS = Path(__file__).resolve().parent / "layers"
+REFUSED_URL = "http://127.0.0.1:9"
+
+
+def _run(home: Path, opa_url: str, env: dict[str, str] | None = None) -> dict:
+    sandbox = AirflowSandbox(
+        home=home, bundles=[BundleSpec("team_a_dags", LAYERS / "team_a", "team_a")], opa_url=opa_url
+    )
+    decision_log = home / "decisions.jsonl"
+    sandbox.extra_env |= {"AIRFLOW_POLICIES_DECISION_LOG": str(decision_log), **(env or {})}
+    sandbox.initialise()
+    sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
+    records = [json.loads(line) for line in decision_log.read_text().splitlines()] if decision_log.exists() else []
+    return sandbox.state() | {"decisions": records}
+
+
+def _decisions(state: dict, dag_id: str) -> dict[str, str]:
+    return {r["enforcement_point"]: r["outcome"] for r in state["decisions"] if r["dag_id"] == dag_id}
+
+
+@pytest.fixture(scope="module")
+def checked(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _run(tmp_path_factory.mktemp("manager-on"), opa_url)
+
+
+def test_a_dag_that_switched_the_policy_off_is_not_persisted(checked):
+    """The tamper DAG's parse made no decision (its file unregistered the policy), the manager's rejected it,
+    and the DB holds an import error for its file instead of the DAG."""
+    assert "team_a__tamper" not in checked["dags"]
+    assert _decisions(checked, "team_a__tamper") == {"dag_processor_manager": "rejected"}
+    (error,) = [e for e in checked["import_errors"] if e["file"] == "tamper.py"]
+    assert error["bundle"] == "team_a_dags"
+    assert error["message"].startswith(
+        "AirflowClusterPolicyViolation: DAG 'team_a__tamper' (bundle 'team_a_dags', team 'team_a') breaks"
+    )
+    assert "[queues.foreign_queue] task 'read_team_b_warehouse'" in error["message"]
+    assert (
+        "[connections.foreign_connection] task 'read_team_b_warehouse' uses connection 'team_b_warehouse'"
+        in (error["message"])
+    )
+
+
+def test_a_compliant_dag_is_persisted_after_both_checks(checked):
+    """The compliant DAG was decided in the parse child and again in the manager, and is stored routed."""
+    assert _decisions(checked, "team_a__allowed") == {"dag_processor": "mutated", "dag_processor_manager": "admitted"}
+    assert checked["dags"]["team_a__allowed"]["tasks"] == {
+        "read_own_connection": {"queue": "team_a", "pool": "team_a_pool"}
+    }
+    assert not checked["dags"]["team_a__allowed"]["has_import_errors"]
+
+
+def test_without_the_manager_check_the_tamper_dag_gets_in(opa_url, tmp_path):
+    """The control: with the manager's re-check switched off, the same file reaches the DB on team B's queue."""
+    state = _run(tmp_path, opa_url, {"AIRFLOW_POLICIES_DISABLED_POINTS": '["dag_processor_manager"]'})
+    assert state["dags"]["team_a__tamper"]["tasks"] == {
+        "read_team_b_warehouse": {"queue": "team_b", "pool": "default_pool"}
+    }
+    assert _decisions(state, "team_a__tamper") == {}
+
+
+def test_opa_down_fails_closed_in_the_manager(tmp_path):
+    """With OPA unreachable, nothing is persisted and each file's import error says why (fail closed)."""
+    state = _run(tmp_path, REFUSED_URL)
+    assert state["dags"] == {}
+    (error,) = [e["message"] for e in state["import_errors"] if e["file"] == "tamper.py"]
+    assert "could not decide on it (fail closed)" in error and "is unreachable" in error
+    assert _decisions(state, "team_a__tamper") == {"dag_processor_manager": "failed_closed"}
