@@ -41,7 +41,7 @@ from airflow_policies.verdict import DecisionRecord
 if TYPE_CHECKING:
     from airflow.serialization.serialized_objects import LazyDeserializedDAG
 
-__all__ = ["TESTED_AIRFLOW_VERSIONS", "install", "recheck"]
+__all__ = ["TESTED_AIRFLOW_VERSIONS", "VERDICTS", "install", "recheck"]
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +59,23 @@ _EXPECTED_PARAMETERS = [
     "session",
 ]
 
-_verdicts: TtlCache[tuple[str | None, str | None, str], DecisionRecord] | None = None
-
-
-def _cache() -> TtlCache[tuple[str | None, str | None, str], DecisionRecord]:
-    global _verdicts
-    if _verdicts is None:
-        _verdicts = TtlCache(settings().decision_cache_seconds)
-    return _verdicts
+#: (bundle, team, DAG hash) -> the verdict on that serialized DAG.
+VERDICTS: TtlCache[tuple[str | None, str | None, str], DecisionRecord] = TtlCache(
+    lambda: settings().decision_cache_seconds
+)
 
 
 def _verdict(lazy_dag: LazyDeserializedDAG, bundle: BundleInfo) -> DecisionRecord:
     from airflow.serialization.serialized_objects import DagSerialization
 
     key = (bundle.name, bundle.team, lazy_dag.hash)
-    cached = _cache().get(key)
+    cached = VERDICTS.get(key)
     if cached is not None:
         return cached
     dag = DagSerialization.from_dict(lazy_dag.data)
     record = decide(build_input(dag, bundle=bundle, enforcement_point=_POINT))
     if record.outcome not in ("failed_closed", "failed_open"):
-        _cache().put(key, record)
+        VERDICTS.put(key, record)
     return record
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 __all__ = ["TtlCache"]
@@ -13,13 +13,13 @@ V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    """``key -> value`` for ``ttl_seconds``; when full, the oldest entries are dropped first.
+    """``key -> value`` for ``ttl_seconds()`` (read at each insert, so a configuration reload applies); when
+    full, the oldest entries are dropped first. A TTL of 0 keeps nothing.
 
-    A ``ttl_seconds`` of 0 keeps nothing. Not thread-safe by design: a race costs at most one extra
-    decision, never a wrong one, since every value is a complete decision.
+    Not locked: a race costs at most one extra decision, never a wrong one, as every value is complete.
     """
 
-    def __init__(self, ttl_seconds: float, max_entries: int = 100_000) -> None:
+    def __init__(self, ttl_seconds: Callable[[], float], max_entries: int = 100_000) -> None:
         self._ttl = ttl_seconds
         self._max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
@@ -36,13 +36,14 @@ class TtlCache(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Keep ``value`` for ``key`` until the TTL passes."""
-        if self._ttl <= 0:
+        ttl = self._ttl()
+        if ttl <= 0:
             return
         if len(self._entries) >= self._max_entries:
             # Dicts keep insertion order: drop the oldest tenth rather than one entry per insert.
             for stale in list(self._entries)[: max(1, self._max_entries // 10)]:
                 self._entries.pop(stale, None)
-        self._entries[key] = (time.monotonic() + self._ttl, value)
+        self._entries[key] = (time.monotonic() + ttl, value)
 
     def clear(self) -> None:
         """Forget everything."""

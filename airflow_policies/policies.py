@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow import settings as _airflow_settings
 from airflow.policies import hookimpl
 
-from airflow_policies import _dag_warnings, _manager_recheck
+from airflow_policies import _dag_warnings, _manager_recheck, _scheduler_recheck
 from airflow_policies._config import settings
 from airflow_policies._decide import bundle_info, decide, warm
 from airflow_policies._enforce import enforce
@@ -19,9 +20,11 @@ from airflow_policies._input import build_input
 from airflow_policies._team import calling_dagbag, enforcement_point
 
 if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
     from airflow.sdk import DAG
 
-__all__ = ["dag_policy"]
+__all__ = ["dag_policy", "task_instance_mutation_hook"]
 
 # Read everything the decision trusts now, when Airflow loads the policy: before any DAG file runs (the
 # DAG processor forks its children, and a worker imports Airflow, before parsing).
@@ -29,6 +32,9 @@ __all__ = ["dag_policy"]
 warm()
 _dag_warnings.install()
 _manager_recheck.install()
+# Airflow skips the hook for new task instances unless an airflow_local_settings module cleared this flag
+# (airflow.models.dagrun.DagRun.verify_integrity); an entry-point plugin alone must clear it itself.
+_airflow_settings.task_instance_mutation_hook.is_noop = False
 
 
 @hookimpl
@@ -44,3 +50,10 @@ def dag_policy(dag: DAG) -> None:
     warning = enforce(dag, record)
     if warning is not None:
         _dag_warnings.record(dag.dag_id, warning)
+
+
+@hookimpl
+def task_instance_mutation_hook(task_instance: TaskInstance, dag_run: DagRun | None) -> None:
+    """Quarantine a task instance whose DAG the policy rejects, or route it as the policy says (no DAG code
+    runs here: the scheduler and the API server see only serialized DAGs)."""
+    _scheduler_recheck.recheck(task_instance, dag_run)

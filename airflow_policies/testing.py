@@ -11,7 +11,7 @@ def reload_configuration() -> None:
     The policy reads its settings, the bundle-to-team mapping and Airflow's defaults once, before any DAG
     file runs. A test that changes the environment afterwards calls this (before parsing) to apply it.
     """
-    from airflow_policies import _config, _decide, _input
+    from airflow_policies import _config, _decide, _input, _manager_recheck, _read_guard, _scheduler_recheck
 
     _config.settings.cache_clear()
     _input.airflow_info.cache_clear()
@@ -19,3 +19,10 @@ def reload_configuration() -> None:
     _decide._breaker.cache_clear()
     _decide._bundle_teams.cache_clear()
     _decide.warm()
+    for cache in (
+        _manager_recheck.VERDICTS,
+        _scheduler_recheck.BUNDLES,
+        _scheduler_recheck.VERDICTS,
+        _read_guard.VERDICTS,
+    ):
+        cache.clear()

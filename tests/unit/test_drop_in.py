@@ -20,10 +20,11 @@ def _load_drop_in() -> ModuleType:
 
 
 def test_drop_in_exports_the_hook_without_the_entry_point():
-    """Without the entry point (unregistered here by the unit-test fixture) Airflow gets dag_policy from the drop-in."""
+    """Without the entry point (unregistered here by the unit-test fixture) Airflow gets both hooks from the drop-in."""
     module = _load_drop_in()
-    assert module.__all__ == ["dag_policy"]
+    assert module.__all__ == ["dag_policy", "task_instance_mutation_hook"]
     assert module.dag_policy is policies.dag_policy
+    assert module.task_instance_mutation_hook is policies.task_instance_mutation_hook
 
 
 def test_drop_in_exports_nothing_when_the_entry_point_is_loaded():
