@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
 
@@ -33,6 +35,8 @@ from airflow_policies._ttl_cache import TtlCache
 from airflow_policies.document import BundleInfo, ConnectionReference, InputDocument, VariableReference
 
 __all__ = ["VERDICTS", "ReadGuardMiddleware", "judge_read"]
+
+log = logging.getLogger(__name__)
 
 _POINT = "execution_api"
 _READS = re.compile(r"^/execution/(?P<kind>connections|variables)/(?P<key>.+)$")
@@ -51,10 +55,10 @@ class ReadVerdict(NamedTuple):
 
 
 #: (task instance id, connections|variables, key) -> the verdict on that read.
-VERDICTS: TtlCache[tuple[str, str, str], ReadVerdict] = TtlCache(lambda: settings().decision_cache_seconds)
+VERDICTS: TtlCache[tuple[uuid.UUID, str, str], ReadVerdict] = TtlCache(lambda: settings().decision_cache_seconds)
 
 
-def _subject(authorization: str) -> str | None:
+def _subject(authorization: str) -> uuid.UUID | None:
     """The unverified ``sub`` claim of a bearer JWT (the task instance id), or ``None``."""
     scheme, _, token = authorization.partition(" ")
     parts = token.split(".")
@@ -65,7 +69,10 @@ def _subject(authorization: str) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     subject = claims.get("sub") if isinstance(claims, dict) else None
-    return subject if isinstance(subject, str) else None
+    try:
+        return uuid.UUID(subject) if isinstance(subject, str) else None
+    except ValueError:
+        return None
 
 
 def _bundle(bundle_name: str | None, session: Any) -> BundleInfo:  # noqa: ANN401 - a SQLAlchemy session
@@ -87,7 +94,7 @@ def _with_read(document: InputDocument, task_id: str, kind: str, key: str) -> In
     return document.model_copy(update={"tasks": [add(t) if t.task_id == task_id else t for t in document.tasks]})
 
 
-def judge_read(task_instance_id: str, kind: str, key: str) -> ReadVerdict:
+def judge_read(task_instance_id: uuid.UUID, kind: str, key: str) -> ReadVerdict:
     """Decide whether the task instance may read connection/variable ``key`` (``kind``: connections|variables)."""
     from airflow.models.dag import DagModel
     from airflow.models.dagbag import DBDagBag
@@ -101,11 +108,11 @@ def judge_read(task_instance_id: str, kind: str, key: str) -> ReadVerdict:
     with create_session() as session:
         task_instance = session.scalar(select(TaskInstance).where(TaskInstance.id == task_instance_id))
         if task_instance is None:
-            return ReadVerdict(False, f"airflow-policies: unknown task instance {task_instance_id!r}")
+            return ReadVerdict(False, f"airflow-policies: unknown task instance {task_instance_id}")
         bundle_name = session.scalar(select(DagModel.bundle_name).where(DagModel.dag_id == task_instance.dag_id))
         dag = DBDagBag().get_dag(task_instance.dag_version_id, session=session)
         if dag is None:
-            return ReadVerdict(False, f"airflow-policies: no serialized DAG for task instance {task_instance_id!r}")
+            return ReadVerdict(False, f"airflow-policies: no serialized DAG for task instance {task_instance_id}")
         bundle = _bundle(bundle_name, session)
     document = build_input(dag, bundle=bundle, enforcement_point=_POINT)
     record = decide(_with_read(document, task_instance.task_id, kind, key))
@@ -135,7 +142,16 @@ class ReadGuardMiddleware:
         if subject is None:  # no task identity: Airflow's own authentication refuses the request
             await self.app(scope, receive, send)
             return
-        verdict = await anyio.to_thread.run_sync(judge_read, subject, read["kind"], read["key"])
+        try:
+            verdict = await anyio.to_thread.run_sync(judge_read, subject, read["kind"], read["key"])
+        except Exception as exc:
+            # An error here would be an HTTP 500, which the task's client retries and then reads as "not found".
+            log.exception("airflow-policies could not decide on an Execution API read")
+            mode = settings().failure_mode_at(_POINT)
+            verdict = ReadVerdict(
+                mode == "open",
+                f"airflow-policies could not decide on this read (fail {mode}): {type(exc).__name__}: {exc}",
+            )
         if verdict.allowed:
             await self.app(scope, receive, send)
             return
