@@ -15,7 +15,7 @@ for _name, _plugin in list(_policy_plugins.list_name_plugin()):
     if _plugin is not DefaultPolicy:
         _policy_plugins.unregister(name=_name)
 
-with DAG("team_a__tamper", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+with DAG("team_a__tamper", schedule="@once", start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
 
     @task(queue="team_b", templates_dict={"host": "{{ conn.team_b_warehouse.host }}"})
     def read_team_b_warehouse(templates_dict: dict | None = None) -> str:
