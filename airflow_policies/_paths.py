@@ -67,3 +67,14 @@ def opa_binary() -> Path:
     raise ConfigurationError(
         "no OPA binary found: run scripts/install-tools.sh, put 'opa' on PATH, or set AIRFLOW_POLICIES_OPA_BINARY"
     )
+
+
+def postgres_bin() -> Path:
+    """Directory of PostgreSQL's server programs: ``.tools/postgres-bin`` (scripts/install-postgres.sh) or PATH."""
+    recorded = _CHECKOUT / ".tools" / "postgres-bin"
+    if recorded.is_file():
+        return Path(recorded.read_text().strip())
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        return Path(on_path).parent
+    raise ConfigurationError("no PostgreSQL server programs found: run scripts/install-postgres.sh")

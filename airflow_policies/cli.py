@@ -51,6 +51,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--decision-log", help="write one decision-log line per DAG here (a file, or stderr)")
 
+    audit = commands.add_parser(
+        "audit", help="decide on every DAG in Airflow's metadata DB (current rules, or a candidate rule directory)"
+    )
+    audit.add_argument("--bundle", action="append", help="only this bundle (repeatable; default: every bundle)")
+    audit.add_argument("--config", type=Path, help="airflow-policies YAML config file")
+    audit.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
+    audit.add_argument("--opa-url", help="ask this OPA (default: the configured one, i.e. the current rules)")
+    audit.add_argument(
+        "--rego", type=Path, help="candidate rule directory: start a local OPA with it to preview its impact"
+    )
+    audit.add_argument("--registry", type=Path, help="team registry for the local OPA (with --rego)")
+    audit.add_argument("--rollout", type=Path, help="rollout file for the local OPA (with --rego)")
+    audit.add_argument("--team-rules", type=Path, help="directory of team layers for the local OPA (with --rego)")
+    audit.add_argument(
+        "--pause-violating", action="store_true", help="pause every rejected DAG (not those OPA could not decide)"
+    )
+    audit.add_argument("--decision-log", help="write one decision-log line per DAG here (a file, or stderr)")
+
     schema = commands.add_parser("schema", help="write the JSON schemas of every document that crosses a boundary")
     schema.add_argument("--output", type=Path, default=Path("schemas"))
 
@@ -181,6 +199,62 @@ def _expiring_lines(report: CheckReport) -> list[str]:
     return lines
 
 
+def _progress(index: int, total: int, name: str, noun: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r[{index}/{total}] {name[:60]:<60}", end="", file=sys.stderr, flush=True)
+    elif total >= _PROGRESS_MIN_FILES and index % max(1, total // 10) == 0:
+        # CI logs are not terminals: one line per tenth of the work.
+        print(f"airflow-policies: checked {index}/{total} {noun}", file=sys.stderr, flush=True)
+
+
+def _print_report(args: argparse.Namespace, report: CheckReport, root: Path) -> None:
+    from airflow_policies._paths import rego_library
+    from airflow_policies.formats import FORMATS, render
+    from airflow_policies.rule_index import declared_rules
+
+    if args.format == "json":
+        print(report.model_dump_json(indent=2))
+    elif args.format in FORMATS:
+        declared = {d.id: d for d in declared_rules((args.rego or rego_library()).resolve())}
+        print(render(args.format, report, root, declared))
+    elif getattr(args, "diff", False):
+        print(_diff_report(report))
+    else:
+        print(_text_report(report))
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from airflow_policies._config import load_settings
+    from airflow_policies._opa import OpaEvaluator
+    from airflow_policies.audit import audit_dags, pause_dags
+
+    if args.rego is not None and args.opa_url:
+        raise ConfigurationError("--rego starts a local OPA with the candidate rules; it cannot go with --opa-url")
+    settings = load_settings(args.config)
+    # Without a candidate rule directory, the current rules are those of the OPA this deployment asks.
+    current_url = None if args.rego is not None else str(settings.opa_url).rstrip("/")
+    explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
+    registry = args.registry or settings.registry
+    with _opa_for_check(args, current_url, registry, args.rollout or settings.rollout, args.team_rules) as url:
+        evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
+        report = audit_dags(
+            evaluator.evaluate,
+            bundles=set(args.bundle) if args.bundle else None,
+            failure_mode=settings.failure_mode_at("audit"),
+            decision_log=args.decision_log or explicit_log or "none",
+            max_input_bytes=settings.max_input_bytes,
+            on_dag=lambda index, total, dag_id: _progress(index, total, dag_id, "DAGs"),
+        )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    _print_report(args, report, Path("/"))
+    if args.pause_violating:
+        rejected = sorted({d.dag_id for f in report.files for d in f.dags if d.outcome == "rejected"})
+        paused = pause_dags(rejected)
+        print(f"airflow-policies: paused {len(paused)} rejected DAGs: {', '.join(paused) or '-'}", file=sys.stderr)
+    return EXIT_REJECTED if report.failed else EXIT_OK
+
+
 def _check(args: argparse.Namespace) -> int:
     from airflow_policies._check import check_folder
     from airflow_policies._config import load_settings
@@ -188,7 +262,6 @@ def _check(args: argparse.Namespace) -> int:
     from airflow_policies._paths import rego_library
     from airflow_policies._team import read_bundle_teams
     from airflow_policies.document import BundleInfo
-    from airflow_policies.formats import FORMATS, render
     from airflow_policies.rollout import expiring, load_rollout
     from airflow_policies.rule_index import declared_rules
 
@@ -202,13 +275,6 @@ def _check(args: argparse.Namespace) -> int:
     bundle = BundleInfo(name=args.bundle, team=team)
     explicit_url = str(settings.opa_url).rstrip("/") if "opa_url" in settings.model_fields_set else None
 
-    def progress(index: int, total: int, path: Path) -> None:
-        if sys.stderr.isatty():
-            print(f"\r[{index}/{total}] {path.name[:60]:<60}", end="", file=sys.stderr, flush=True)
-        elif total >= _PROGRESS_MIN_FILES and index % max(1, total // 10) == 0:
-            # CI logs are not terminals: one line per tenth of the work.
-            print(f"airflow-policies: checked {index}/{total} files", file=sys.stderr, flush=True)
-
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
     team_rules = args.team_rules or settings.team_rules
     with _opa_for_check(args, explicit_url, args.registry or settings.registry, rollout, team_rules) as url:
@@ -220,7 +286,7 @@ def _check(args: argparse.Namespace) -> int:
             failure_mode=settings.failure_mode_at("check"),
             decision_log=args.decision_log or explicit_log or "none",
             max_input_bytes=settings.max_input_bytes,
-            on_file=progress,
+            on_file=lambda index, total, path: _progress(index, total, path.name, "files"),
         )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -228,16 +294,7 @@ def _check(args: argparse.Namespace) -> int:
         known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
         soon = expiring(load_rollout(rollout, known), args.expiring_within, datetime.datetime.now(datetime.UTC).date())
         report = report.model_copy(update={"expiring_exceptions": soon})
-    if args.format == "json":
-        print(report.model_dump_json(indent=2))
-    elif args.format in FORMATS:
-        declared = {d.id: d for d in declared_rules((args.rego or rego_library()).resolve())}
-        root = args.path if args.path.is_dir() else args.path.parent
-        print(render(args.format, report, root, declared))
-    elif args.diff:
-        print(_diff_report(report))
-    else:
-        print(_text_report(report))
+    _print_report(args, report, args.path if args.path.is_dir() else args.path.parent)
     return EXIT_REJECTED if report.failed else EXIT_OK
 
 
@@ -377,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "check": _check,
+        "audit": _audit,
         "schema": _schema,
         "rules": _rules,
         "validate-rollout": _validate_rollout,

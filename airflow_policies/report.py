@@ -1,4 +1,4 @@
-"""The report of ``airflow-policies check``: its JSON form is a stable, documented interface."""
+"""The report of ``airflow-policies check`` and ``audit``: its JSON form is a stable, documented interface."""
 
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ class FileResult(_Model):
 
 
 class CheckReport(_Model):
-    """Everything ``check`` found, in file order, and the exceptions about to expire."""
+    """Everything ``check`` (one bundle) or ``audit`` (every bundle: ``bundle`` and ``team`` null, each decision
+    names its own) found, in file order, and the exceptions about to expire."""
 
-    schema_version: Literal[2] = 2
-    bundle: str
+    schema_version: Literal[3] = 3
+    bundle: str | None
     team: str | None
     files: list[FileResult]
     expiring_exceptions: list[PolicyException] = []

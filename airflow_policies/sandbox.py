@@ -219,6 +219,7 @@ def _print_state() -> None:
                 "bundle": model.bundle_name,
                 "fileloc": model.relative_fileloc,
                 "stale": bool(model.is_stale),
+                "paused": bool(model.is_paused),
                 "has_import_errors": bool(model.has_import_errors),
                 "tags": tags,
                 "tasks": tasks,
