@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-from functools import cached_property
 
 import requests
 from opa_client import OpaClient
@@ -38,9 +38,17 @@ class OpaEvaluator:
         self._settings = settings
         url = settings.opa_url
         self.url = f"{url.scheme}://{url.host}:{url.port}/v1/data/{settings.decision_path}"
+        self._client_and_pid: tuple[OpaClient, int] | None = None
 
-    @cached_property
+    @property
     def _client(self) -> OpaClient:
+        # One client (and keep-alive connection) per process: the DAG processor forks its parse children
+        # from a manager that asks OPA too, and a socket shared across a fork interleaves their answers.
+        if self._client_and_pid is None or self._client_and_pid[1] != os.getpid():
+            self._client_and_pid = (self._new_client(), os.getpid())
+        return self._client_and_pid[0]
+
+    def _new_client(self) -> OpaClient:
         url = self._settings.opa_url
         client = OpaClient(
             host=url.host or "127.0.0.1",

@@ -1,7 +1,8 @@
 """airflow-policies drop-in: copy this file to ``$AIRFLOW_HOME/config/airflow_local_settings.py``.
 
 Every DAG is then sent to OPA once at parse time and rejected (import error) or mutated according to
-the team of its bundle. Configure with environment variables or a YAML file, e.g.::
+the team of its bundle, and every task instance the scheduler creates is re-checked
+(``task_instance_mutation_hook``, see docs/enforcement-points.md). Configure with environment variables or a YAML file, e.g.::
 
     AIRFLOW_POLICIES_OPA_URL=http://127.0.0.1:8181
     AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS=2
