@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--decision-log", help="write one decision-log line per DAG here (a file, or stderr)")
 
+    sync = commands.add_parser(
+        "sync", help="merge ownership from Airflow (connections, variables, pools, executors) into the registry"
+    )
+    sync.add_argument("--registry", type=Path, required=True, help="the hand-written registry")
+    sync.add_argument("--output", type=Path, help="write the merged registry here (default: stdout)")
+    sync.add_argument("--dry-run", action="store_true", help="write nothing; print the diff against what OPA holds")
+    sync.add_argument("--opa-url", help="the OPA the dry run compares with (default: the configured one)")
+    sync.add_argument("--config", type=Path, help="airflow-policies YAML config file")
+
     schema = commands.add_parser("schema", help="write the JSON schemas of every document that crosses a boundary")
     schema.add_argument("--output", type=Path, default=Path("schemas"))
 
@@ -255,6 +264,41 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if report.failed else EXIT_OK
 
 
+def _sync(args: argparse.Namespace) -> int:
+    import requests
+    import yaml
+
+    from airflow_policies._config import load_settings
+    from airflow_policies.registry import load_registry
+    from airflow_policies.sync import merge, read_airflow_ownership, registry_diff
+
+    result = merge(load_registry(args.registry), read_airflow_ownership())
+    for note in result.notes:
+        print(f"airflow-policies sync: note: {note}", file=sys.stderr)
+    if result.conflicts:
+        print(f"airflow-policies sync: {len(result.conflicts)} conflicts, nothing written:", file=sys.stderr)
+        for conflict in result.conflicts:
+            print(f"  {conflict.message}", file=sys.stderr)
+        return EXIT_REJECTED
+    merged = yaml.safe_dump(result.registry.as_data(), sort_keys=False)
+    if args.dry_run:
+        url = (args.opa_url or str(load_settings(args.config).opa_url)).rstrip("/")
+        try:
+            response = requests.get(f"{url}/v1/data/airflow_policies/registry", timeout=5)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise ConfigurationError(f"cannot read the registry OPA at {url} holds: {exc}") from None
+        diff = registry_diff(response.json().get("result"), result.registry)
+        print("\n".join(diff) if diff else f"OPA at {url} already holds this registry")
+        return EXIT_OK
+    if args.output:
+        args.output.write_text(merged)
+        print(f"airflow-policies sync: wrote {args.output} ({len(result.added)} additions)", file=sys.stderr)
+    else:
+        print(merged, end="")
+    return EXIT_OK
+
+
 def _check(args: argparse.Namespace) -> int:
     from airflow_policies._check import check_folder
     from airflow_policies._config import load_settings
@@ -435,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "check": _check,
         "audit": _audit,
+        "sync": _sync,
         "schema": _schema,
         "rules": _rules,
         "validate-rollout": _validate_rollout,
