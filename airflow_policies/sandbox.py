@@ -13,12 +13,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,12 @@ class AirflowSandbox:
                     **(env or {}),
                 }
                 with (self.home / f"{name}.log").open("w") as log:
-                    processes.append(subprocess.Popen(command, env=process_env, stdout=log, stderr=subprocess.STDOUT))
+                    # A session of its own, so stopping it also stops the workers and log server it starts.
+                    processes.append(
+                        subprocess.Popen(
+                            command, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                        )
+                    )
             _wait(lambda: _accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
             for name, process in zip(commands, processes, strict=True):
                 if process.poll() is not None:
@@ -157,13 +163,15 @@ class AirflowSandbox:
             yield
         finally:
             for process in processes:
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
             for process in processes:
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    _signal_group(process, signal.SIGKILL)
                     process.wait()
+                # Children outliving their parent (LocalExecutor workers, serve-logs) are stopped too.
+                _signal_group(process, signal.SIGKILL)
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
         """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``) wrote."""
@@ -250,6 +258,11 @@ def _print_state() -> None:
             default=str,
         )
     )
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def _free_port() -> int:
