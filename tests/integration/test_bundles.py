@@ -178,8 +178,22 @@ def test_signed_bundles_reach_every_replica_and_bad_ones_are_refused(setup):
                          key_id=BUNDLE_NAME)  # fmt: skip
     _publish(setup, tmp / "v3.tar.gz")
     _wait(lambda: replicas[1].revision() == third)
+    down = _status(replicas, third)
+    assert down.returncode == 1
+    assert (
+        f"{replicas[0].url}  UNREACHABLE" in down.stdout
+        and f"{replicas[1].url}  active  revision {third}" in down.stdout
+    )
     replicas[0].start()
     _wait(lambda: replicas[0].revision() == third)
+    assert _status(replicas, third).returncode == 0
+    behind = _status(replicas, second)
+    assert behind.returncode == 1 and behind.stdout.count("(BEHIND)") == 2
+
+
+def _status(replicas: list[Replica], expect: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "airflow_policies.cli", "bundle", "status", *(r.url for r in replicas)]
+    return subprocess.run([*command, "--expect", expect], capture_output=True, text=True, timeout=60)
 
 
 def _broken_rego_bundle(tmp: Path, key: Path) -> Path:
