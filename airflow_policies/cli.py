@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the two-team demo on a local OPA and a real Airflow parse")
     demo.add_argument("--workdir", type=Path, help="keep the demo's AIRFLOW_HOME here (default: a temp dir)")
     demo.add_argument("--opa-decision-log", type=Path, help="switch on OPA's own decision log, into this file")
+    demo.add_argument(
+        "--bundle-mode", action="store_true", help="OPA pulls the policy as a signed bundle from a local bundle server"
+    )
     return parser
 
 
@@ -531,7 +534,11 @@ def _validate_rollout(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from airflow_policies.demo import run_demo
 
-    return run_demo(args.workdir, opa_decision_log=args.opa_decision_log)
+    if args.bundle_mode and args.opa_decision_log:
+        raise ConfigurationError(
+            "--opa-decision-log is for the default mode; in bundle mode OPA's log is in the workdir"
+        )
+    return run_demo(args.workdir, opa_decision_log=args.opa_decision_log, bundle_mode=args.bundle_mode)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

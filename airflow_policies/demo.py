@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +55,63 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(workdir: Path | None = None, *, opa_decision_log: Path | None = None) -> int:
+def _signing_keys(folder: Path) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = folder / "signing.pem", folder / "signing.pub.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+@contextlib.contextmanager
+def _bundle_mode_opa(work: Path) -> Iterator[str]:
+    """A signed bundle on a local bundle server, and an OPA replica that polls it and verifies it."""
+    from airflow_policies.bundle import BUNDLE_NAME, build_bundle, replica_config
+    from airflow_policies.opa_server import local_bundle_server, opa_replica
+
+    served = work / "served" / "bundles"
+    served.mkdir(parents=True)
+    private, public = _signing_keys(work)
+    bundle = served / f"{BUNDLE_NAME}.tar.gz"
+    revision = build_bundle(
+        example_registry(), bundle, rollout=example_rollout(), signing_key=private, key_id=BUNDLE_NAME
+    )
+    with local_bundle_server(served.parent) as server:
+        config = work / "opa-replica.yaml"
+        polling = {"min_delay_seconds": 1, "max_delay_seconds": 2}
+        config.write_text(json.dumps(replica_config(server, public_key=public, **polling)))
+        with opa_replica(config, log=work / "opa.log") as url:
+            print(f"Signed bundle (revision {revision[:19]}...) on {server}; OPA verified and activated it", flush=True)
+            yield url
+
+
+def run_demo(workdir: Path | None = None, *, opa_decision_log: Path | None = None, bundle_mode: bool = False) -> int:
     """Run the demo and print a table of outcomes; returns the process exit code.
 
     Args:
         workdir: keep the demo's AIRFLOW_HOME here instead of a temporary directory.
         opa_decision_log: switch on OPA's own decision logging, into this file.
+        bundle_mode: OPA pulls the policy as a signed bundle from a local bundle server, as in production.
     """
     home = workdir or Path(tempfile.mkdtemp(prefix="airflow-policies-demo-"))
     if workdir and home.exists():
         shutil.rmtree(home)
     bundles = [BundleSpec(name, example_dags() / name.removesuffix("_dags"), team) for name, team in _BUNDLES]
+    home.mkdir(parents=True, exist_ok=True)
     print(f"Starting OPA with rego/, {example_registry().name} and {example_rollout().name} ...", flush=True)
-    with local_opa(example_registry(), rollout=example_rollout(), decision_log=opa_decision_log) as url:
+    opa = (
+        _bundle_mode_opa(home / "bundle-mode")
+        if bundle_mode
+        else local_opa(example_registry(), rollout=example_rollout(), decision_log=opa_decision_log)
+    )
+    with opa as url:
         sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url)
         print(f"OPA at {url}; AIRFLOW_HOME={home} (multi_team on, drop-in installed)", flush=True)
         print("airflow db migrate; airflow teams create team_a team_b ...", flush=True)

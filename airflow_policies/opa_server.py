@@ -6,6 +6,7 @@ import hashlib
 import json
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from airflow_policies.rollout import load_rollout
 from airflow_policies.rule_index import declared_rules
 from airflow_policies.team_layers import validate_team_layers
 
-__all__ = ["REGISTRY_DATA_PATH", "local_opa", "policy_revision"]
+__all__ = ["REGISTRY_DATA_PATH", "local_bundle_server", "local_opa", "opa_replica", "policy_revision"]
 
 #: Where the registry, the rollout and the revision live in OPA's data document.
 REGISTRY_DATA_PATH = "airflow_policies.registry"
@@ -113,6 +114,22 @@ def local_opa(
 
 
 @contextmanager
+def opa_replica(config: Path, *, port: int | None = None, log: Path | None = None) -> Iterator[str]:
+    """Start ``opa run --server --config-file config`` on 127.0.0.1 (an OPA that gets its policy as a bundle,
+    see :func:`airflow_policies.bundle.replica_config`), wait until its bundle is active, yield its URL.
+
+    Args:
+        config: OPA configuration file (YAML or JSON).
+        port: loopback port; a free one by default.
+        log: append OPA's log here (kept); a temporary file otherwise.
+    """
+    url = f"http://127.0.0.1:{port or _free_loopback_port()}"
+    command = [str(opa_binary()), "run", "--server", "--disable-telemetry", "--addr", url.removeprefix("http://")]
+    with _running([*command, "--config-file", str(config)], url, log, keep_log=log is not None):
+        yield url
+
+
+@contextmanager
 def _opa_process(
     registry: Path, policy_dirs: list[Path], data: list[str], port: int | None, decision_log: Path | None
 ) -> Iterator[str]:
@@ -139,12 +156,18 @@ def _opa_process(
     ]
     if decision_log:
         command[2:2] = ["--set", "decision_logs.console=true"]
-    log = decision_log or Path(tempfile.mkstemp(prefix="opa-", suffix=".log")[1])
-    with log.open("wb") as log_file:
+    with _running(command, url, decision_log, keep_log=decision_log is not None):
+        yield url
+
+
+@contextmanager
+def _running(command: list[str], url: str, log: Path | None, *, keep_log: bool) -> Iterator[None]:
+    log = log or Path(tempfile.mkstemp(prefix="opa-", suffix=".log")[1])
+    with log.open("ab") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         _wait_ready(url, process, log)
-        yield url
+        yield
     finally:
         process.terminate()
         try:
@@ -152,5 +175,28 @@ def _opa_process(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if decision_log is None:
+        if not keep_log:
             log.unlink(missing_ok=True)
+
+
+@contextmanager
+def local_bundle_server(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on loopback (a stand-in for a real bundle server); yield its base URL."""
+    port = _free_loopback_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(directory)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while True:
+            try:
+                requests.get(url, timeout=1)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise OpaUnavailableError(f"the bundle server on {url} did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

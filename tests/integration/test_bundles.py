@@ -6,6 +6,7 @@ bundle revision that made it."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -25,6 +26,7 @@ from airflow_policies._config import load_settings
 from airflow_policies._opa import OpaEvaluator
 from airflow_policies._paths import opa_binary
 from airflow_policies.bundle import BUNDLE_NAME, build_bundle, replica_config, replica_status
+from airflow_policies.opa_server import local_bundle_server, opa_replica
 from airflow_policies.sandbox import _free_port
 from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 from tests.integration.test_fork_safety import _document
@@ -52,24 +54,21 @@ def _wait(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 
 class Replica:
-    """One `opa run --server` configured with airflow-policies' replica config."""
+    """One OPA replica (`opa_replica`) that the test can stop and start again on the same port."""
 
     def __init__(self, config: Path, log: Path) -> None:
         self.config, self.log, self.port = config, log, _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self._running: contextlib.ExitStack | None = None
 
     def start(self) -> None:
-        command = [str(opa_binary()), "run", "--server", "--disable-telemetry", "--addr", f"127.0.0.1:{self.port}",
-                   "--config-file", str(self.config)]  # fmt: skip
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self._running = contextlib.ExitStack()
+        self._running.enter_context(opa_replica(self.config, port=self.port, log=self.log))
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        if self._running is not None:
+            self._running.close()
+            self._running = None
 
     def revision(self) -> str | None:
         try:
@@ -82,16 +81,12 @@ class Replica:
 def setup(tmp_path: Path) -> Iterator[dict]:
     served = tmp_path / "served"
     (served / "bundles").mkdir(parents=True)
-    server_port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(server_port), "--bind", "127.0.0.1", "--directory", str(served)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = contextlib.ExitStack()
+    server_url = server.enter_context(local_bundle_server(served))
     private, public = _key_pair(tmp_path, "signing")
     config = tmp_path / "opa-replica.yaml"
     settings = replica_config(
-        f"http://127.0.0.1:{server_port}", public_key=public, min_delay_seconds=POLL_SECONDS,
+        server_url, public_key=public, min_delay_seconds=POLL_SECONDS,
         max_delay_seconds=POLL_SECONDS,
     )  # fmt: skip
     config.write_text(yaml.safe_dump(settings))
@@ -102,8 +97,7 @@ def setup(tmp_path: Path) -> Iterator[dict]:
     finally:
         for replica in replicas:
             replica.stop()
-        server.terminate()
-        server.wait(timeout=10)
+        server.close()
 
 
 def _publish(setup: dict, bundle: Path) -> None:
@@ -220,3 +214,19 @@ def _claims(tmp: Path) -> Path:
     claims = tmp / "claims.json"
     claims.write_text(json.dumps({"keyid": BUNDLE_NAME}))
     return claims
+
+
+def test_the_demo_runs_in_bundle_mode(tmp_path):
+    """`demo --bundle-mode`: the policy reaches OPA as a signed bundle from a bundle server, and the demo's
+    decisions are the same as with a locally loaded policy."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_policies.cli", "demo", "--bundle-mode", "--workdir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "OPA verified and activated it" in result.stdout
+    assert "takeover.py           REJECTED  dag_ids.namespace" in result.stdout
+    assert "WARNED" in result.stdout and "legacy_export.py      ADMITTED" in result.stdout
+    assert "Bundle loaded and activated successfully" in (tmp_path / "demo" / "bundle-mode" / "opa.log").read_text()
