@@ -2,7 +2,8 @@
 
 Every DAG is then sent to OPA once at parse time and rejected (import error) or mutated according to
 the team of its bundle, and every task instance the scheduler creates is re-checked
-(``task_instance_mutation_hook``, see docs/enforcement-points.md). Configure with environment variables or a YAML file, e.g.::
+(``task_instance_mutation_hook``, see docs/enforcement-points.md). Configure with environment variables
+or a YAML file, e.g.::
 
     AIRFLOW_POLICIES_OPA_URL=http://127.0.0.1:8181
     AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS=2
