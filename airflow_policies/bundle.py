@@ -30,7 +30,7 @@ from airflow_policies.rollout import load_rollout
 from airflow_policies.rule_index import declared_rules
 from airflow_policies.team_layers import validate_team_layers
 
-__all__ = ["BUNDLE_NAME", "ReplicaStatus", "build_bundle", "replica_config", "replica_status"]
+__all__ = ["BUNDLE_NAME", "ReplicaStatus", "build_bundle", "new_signing_keys", "replica_config", "replica_status"]
 
 #: The bundle's name in OPA's configuration (``bundles.<name>``) and the root it owns.
 BUNDLE_NAME = "airflow_policies"
@@ -104,6 +104,23 @@ def build_bundle(
             problem = (result.stderr or result.stdout).strip()[-3000:]
             raise ConfigurationError(f"opa build refused the bundle: {problem}")
     return revision
+
+
+def new_signing_keys(folder: Path, name: str = "signing") -> tuple[Path, Path]:
+    """A new RSA key pair as PEM files ``<name>.pem`` (private, signs bundles) and ``<name>.pub.pem``
+    (public, given to the replicas); for the demo and tests, as production keys come from your PKI."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
 
 
 def replica_config(

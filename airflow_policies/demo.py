@@ -55,30 +55,15 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def _signing_keys(folder: Path) -> tuple[Path, Path]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private, public = folder / "signing.pem", folder / "signing.pub.pem"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
-
-
 @contextlib.contextmanager
 def _bundle_mode_opa(work: Path) -> Iterator[str]:
     """A signed bundle on a local bundle server, and an OPA replica that polls it and verifies it."""
-    from airflow_policies.bundle import BUNDLE_NAME, build_bundle, replica_config
+    from airflow_policies.bundle import BUNDLE_NAME, build_bundle, new_signing_keys, replica_config
     from airflow_policies.opa_server import local_bundle_server, opa_replica
 
     served = work / "served" / "bundles"
     served.mkdir(parents=True)
-    private, public = _signing_keys(work)
+    private, public = new_signing_keys(work)
     bundle = served / f"{BUNDLE_NAME}.tar.gz"
     revision = build_bundle(
         example_registry(), bundle, rollout=example_rollout(), signing_key=private, key_id=BUNDLE_NAME

@@ -19,31 +19,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from airflow_policies._config import load_settings
 from airflow_policies._opa import OpaEvaluator
 from airflow_policies._paths import opa_binary
-from airflow_policies.bundle import BUNDLE_NAME, build_bundle, replica_config, replica_status
+from airflow_policies.bundle import BUNDLE_NAME, build_bundle, new_signing_keys, replica_config, replica_status
 from airflow_policies.opa_server import local_bundle_server, opa_replica
 from airflow_policies.sandbox import _free_port
 from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 from tests.integration.test_fork_safety import _document
 
 POLL_SECONDS = 1
-
-
-def _key_pair(folder: Path, name: str) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return private, public
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 30) -> None:
@@ -83,7 +69,7 @@ def setup(tmp_path: Path) -> Iterator[dict]:
     (served / "bundles").mkdir(parents=True)
     server = contextlib.ExitStack()
     server_url = server.enter_context(local_bundle_server(served))
-    private, public = _key_pair(tmp_path, "signing")
+    private, public = new_signing_keys(tmp_path, "signing")
     config = tmp_path / "opa-replica.yaml"
     settings = replica_config(
         server_url, public_key=public, min_delay_seconds=POLL_SECONDS,
@@ -146,7 +132,7 @@ def test_signed_bundles_reach_every_replica_and_bad_ones_are_refused(setup):
     _wait(lambda: all(r.revision() == second for r in replicas))
 
     # Refused: signed with another key; a file changed after signing; broken Rego (signed with the right key).
-    other_key, _ = _key_pair(tmp, "attacker")
+    other_key, _ = new_signing_keys(tmp, "attacker")
     build_bundle(_registry_with(tmp, "evil", "team_b_warehouse"), tmp / "evil.tar.gz", signing_key=other_key,
                  key_id=BUNDLE_NAME)  # fmt: skip
     _rewrite(
