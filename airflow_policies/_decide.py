@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from functools import cache
+from typing import Any
+
+from airflow.configuration import conf
 
 from airflow_policies._breaker import CircuitBreaker
 from airflow_policies._config import settings
@@ -20,7 +23,7 @@ from airflow_policies._team import read_bundle_teams
 from airflow_policies.document import BundleInfo, InputDocument
 from airflow_policies.verdict import DecisionRecord, judge
 
-__all__ = ["bundle_info", "decide", "warm"]
+__all__ = ["bundle_info", "bundle_info_from_db", "decide", "warm"]
 
 
 @cache
@@ -51,6 +54,18 @@ def warm() -> None:
 def bundle_info(bundle_name: str | None) -> BundleInfo:
     """The bundle and its team from Airflow's bundle configuration (or ``bundle_teams``), read at start."""
     return BundleInfo(name=bundle_name, team=_bundle_teams().get(bundle_name) if bundle_name else None)
+
+
+def bundle_info_from_db(bundle_name: str | None, session: Any) -> BundleInfo:  # noqa: ANN401 - a SQLAlchemy session
+    """The bundle and its team as the metadata DB records them (``multi_team`` on), else as :func:`bundle_info`.
+
+    Uses the caller's session: passing it keeps ``provide_session`` from opening (and committing) one.
+    """
+    from airflow.models.dagbundle import DagBundleModel
+
+    if bundle_name and conf.getboolean("core", "multi_team", fallback=False):
+        return BundleInfo(name=bundle_name, team=DagBundleModel.get_team_name(bundle_name, session=session))
+    return bundle_info(bundle_name)
 
 
 def decide(document: InputDocument) -> DecisionRecord:

@@ -74,7 +74,7 @@ def _verdict(lazy_dag: LazyDeserializedDAG, bundle: BundleInfo) -> DecisionRecor
         return cached
     dag = DagSerialization.from_dict(lazy_dag.data)
     record = decide(build_input(dag, bundle=bundle, enforcement_point=_POINT))
-    if record.outcome not in ("failed_closed", "failed_open"):
+    if record.decided:
         VERDICTS.put(key, record)
     return record
 

@@ -25,14 +25,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, NamedTuple
 
 import anyio.to_thread
-from airflow.configuration import conf
 
 from airflow_policies._config import settings
-from airflow_policies._decide import bundle_info, decide
+from airflow_policies._decide import bundle_info_from_db, decide
 from airflow_policies._enforce import rejection_message
 from airflow_policies._input import build_input
 from airflow_policies._ttl_cache import TtlCache
-from airflow_policies.document import BundleInfo, ConnectionReference, InputDocument, VariableReference
+from airflow_policies.document import ConnectionReference, InputDocument, VariableReference
 
 __all__ = ["VERDICTS", "ReadGuardMiddleware", "judge_read"]
 
@@ -75,14 +74,6 @@ def _subject(authorization: str) -> uuid.UUID | None:
         return None
 
 
-def _bundle(bundle_name: str | None, session: Any) -> BundleInfo:  # noqa: ANN401 - a SQLAlchemy session
-    from airflow.models.dagbundle import DagBundleModel
-
-    if bundle_name and conf.getboolean("core", "multi_team", fallback=False):
-        return BundleInfo(name=bundle_name, team=DagBundleModel.get_team_name(bundle_name, session=session))
-    return bundle_info(bundle_name)
-
-
 def _with_read(document: InputDocument, task_id: str, kind: str, key: str) -> InputDocument:
     def add(task: Any) -> Any:  # noqa: ANN401 - a TaskInfo
         if kind == "connections":
@@ -113,7 +104,7 @@ def judge_read(task_instance_id: uuid.UUID, kind: str, key: str) -> ReadVerdict:
         dag = DBDagBag().get_dag(task_instance.dag_version_id, session=session)
         if dag is None:
             return ReadVerdict(False, f"airflow-policies: no serialized DAG for task instance {task_instance_id}")
-        bundle = _bundle(bundle_name, session)
+        bundle = bundle_info_from_db(bundle_name, session)
     document = build_input(dag, bundle=bundle, enforcement_point=_POINT)
     record = decide(_with_read(document, task_instance.task_id, kind, key))
     what = "connection" if kind == "connections" else "variable"
@@ -121,7 +112,7 @@ def judge_read(task_instance_id: uuid.UUID, kind: str, key: str) -> ReadVerdict:
         record.admitted,
         f"task '{task_instance.task_id}' may not read {what} '{key}': {rejection_message(record)}",
     )
-    if record.outcome not in ("failed_closed", "failed_open"):
+    if record.decided:
         VERDICTS.put((task_instance_id, kind, key), verdict)
     return verdict
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from airflow.configuration import conf
-
 from airflow_policies._config import settings
-from airflow_policies._decide import bundle_info, decide
+from airflow_policies._decide import bundle_info_from_db, decide
 from airflow_policies._input import build_input
 from airflow_policies._safe import json_safe
 from airflow_policies._ttl_cache import TtlCache
@@ -68,18 +66,13 @@ def _fields(source: Any) -> tuple[Any, ...]:  # noqa: ANN401 - a task instance o
 
 def _bundle(dag_id: str, session: Session) -> BundleInfo:
     from airflow.models.dag import DagModel
-    from airflow.models.dagbundle import DagBundleModel
     from sqlalchemy import select
 
     cached = BUNDLES.get(dag_id)
     if cached is not None:
         return cached
     bundle_name = session.scalar(select(DagModel.bundle_name).where(DagModel.dag_id == dag_id))
-    if conf.getboolean("core", "multi_team", fallback=False):
-        # Passing the session keeps provide_session from opening (and committing) one of its own.
-        info = BundleInfo(name=bundle_name, team=DagBundleModel.get_team_name(bundle_name, session=session))
-    else:
-        info = bundle_info(bundle_name)
+    info = bundle_info_from_db(bundle_name, session)
     BUNDLES.put(dag_id, info)
     return info
 
@@ -152,7 +145,7 @@ def _decide_dag(task_instance: Any, session: Session, key: tuple[Any, ...]) -> _
     document = _document(task_instance, _bundle(task_instance.dag_id, session))
     record = decide(document)
     verdicts = _task_verdicts(record, [t.task_id for t in document.tasks])
-    if record.outcome in ("failed_closed", "failed_open"):
+    if not record.decided:
         return verdicts[task_instance.task_id]
     for task in task_instance.task.dag.tasks:
         if task.task_id != task_instance.task_id:

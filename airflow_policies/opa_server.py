@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from airflow_policies._net import free_loopback_port
 from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
 from airflow_policies.rollout import load_rollout
@@ -28,12 +28,6 @@ REGISTRY_DATA_PATH = "airflow_policies.registry"
 ROLLOUT_DATA_PATH = "airflow_policies.rollout"
 META_DATA_PATH = "airflow_policies.meta"
 _START_TIMEOUT = 30.0
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -123,7 +117,7 @@ def opa_replica(config: Path, *, port: int | None = None, log: Path | None = Non
         port: loopback port; a free one by default.
         log: append OPA's log here (kept); a temporary file otherwise.
     """
-    url = f"http://127.0.0.1:{port or _free_loopback_port()}"
+    url = f"http://127.0.0.1:{port or free_loopback_port()}"
     command = [str(opa_binary()), "run", "--server", "--disable-telemetry", "--addr", url.removeprefix("http://")]
     with _running([*command, "--config-file", str(config)], url, log, keep_log=log is not None):
         yield url
@@ -133,7 +127,7 @@ def opa_replica(config: Path, *, port: int | None = None, log: Path | None = Non
 def _opa_process(
     registry: Path, policy_dirs: list[Path], data: list[str], port: int | None, decision_log: Path | None
 ) -> Iterator[str]:
-    url = f"http://127.0.0.1:{port or _free_loopback_port()}"
+    url = f"http://127.0.0.1:{port or free_loopback_port()}"
     command = [
         str(opa_binary()),
         "run",
@@ -182,7 +176,7 @@ def _running(command: list[str], url: str, log: Path | None, *, keep_log: bool) 
 @contextmanager
 def local_bundle_server(directory: Path) -> Iterator[str]:
     """Serve ``directory`` over HTTP on loopback (a stand-in for a real bundle server); yield its base URL."""
-    port = _free_loopback_port()
+    port = free_loopback_port()
     command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(directory)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -10,22 +10,16 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from airflow_policies._net import free_loopback_port
 from airflow_policies._paths import postgres_bin
 
 __all__ = ["local_postgres"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -41,7 +35,7 @@ def local_postgres(database: str = "airflow") -> Iterator[str]:
         os.chown(workdir, user.pw_uid, user.pw_gid)
         os.chown(sockets, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_loopback_port()
 
     def run(*command: str) -> None:
         result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)

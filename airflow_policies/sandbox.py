@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_policies._net import free_loopback_port
 from airflow_policies._paths import drop_in
 
 __all__ = ["AirflowSandbox", "BundleSpec"]
@@ -57,8 +58,8 @@ class AirflowSandbox:
     install_drop_in: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     database_url: str | None = None
-    api_port: int = field(default_factory=lambda: _free_port())
-    log_server_port: int = field(default_factory=lambda: _free_port())
+    api_port: int = field(default_factory=free_loopback_port)
+    log_server_port: int = field(default_factory=free_loopback_port)
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -263,12 +264,6 @@ def _print_state() -> None:
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _accepts(port: int) -> bool:

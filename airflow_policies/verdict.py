@@ -74,6 +74,11 @@ class DecisionRecord(_Model):
     latency_ms: float
 
     @property
+    def decided(self) -> bool:
+        """Whether OPA gave a decision (a ``failed_*`` outcome is only the failure mode's)."""
+        return self.outcome not in ("failed_closed", "failed_open")
+
+    @property
     def admitted(self) -> bool:
         """Whether the DAG goes on (possibly mutated or warned about)."""
         return self.outcome not in ("rejected", "failed_closed")

@@ -95,10 +95,10 @@ def _wait_ready(evaluator, document) -> None:  # noqa: ANN001
 
 def main() -> int:
     from airflow_policies._config import load_settings
+    from airflow_policies._net import free_loopback_port
     from airflow_policies._opa import OpaEvaluator
     from airflow_policies._paths import opa_binary
     from airflow_policies.bundle import build_bundle
-    from airflow_policies.sandbox import _free_port
 
     work = Path(tempfile.mkdtemp(prefix="airflow-policies-scale-"))
     key = work / "key.pem"
@@ -114,7 +114,7 @@ def main() -> int:
         started = time.perf_counter()
         build_bundle(registry, bundle, signing_key=key)
         build_seconds = time.perf_counter() - started
-        port = _free_port()
+        port = free_loopback_port()
         command = [str(opa_binary()), "run", "--server", "--disable-telemetry", "--addr", f"127.0.0.1:{port}"]
         command += ["--verification-key", str(public), "--bundle"]  # it verifies the signature, as in production
         opa = subprocess.Popen([*command, str(bundle)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from airflow_policies._config import load_settings
+from airflow_policies._net import free_loopback_port
 from airflow_policies._opa import OpaEvaluator
 from airflow_policies._paths import opa_binary
 from airflow_policies.bundle import BUNDLE_NAME, build_bundle, new_signing_keys, replica_config, replica_status
 from airflow_policies.opa_server import local_bundle_server, opa_replica
-from airflow_policies.sandbox import _free_port
 from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 from tests.integration.test_fork_safety import _document
 
@@ -43,7 +43,7 @@ class Replica:
     """One OPA replica (`opa_replica`) that the test can stop and start again on the same port."""
 
     def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log, self.port = config, log, _free_port()
+        self.config, self.log, self.port = config, log, free_loopback_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._running: contextlib.ExitStack | None = None
 

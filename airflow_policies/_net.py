@@ -1,0 +1,14 @@
+"""Loopback ports for the servers this tool starts itself (OPA, PostgreSQL, Airflow's API server)."""
+
+from __future__ import annotations
+
+import socket
+
+__all__ = ["free_loopback_port"]
+
+
+def free_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
