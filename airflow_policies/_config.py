@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from airflow_policies._files import read_yaml
-from airflow_policies.document import EnforcementPoint
+from airflow_policies.document.models import EnforcementPoint
 from airflow_policies.exceptions import ConfigurationError
 
 __all__ = ["ENV_PREFIX", "MAX_INPUT_BYTES", "FailureMode", "Settings", "load_settings", "settings"]

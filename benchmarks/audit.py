@@ -76,9 +76,9 @@ def main() -> int:
     parser.add_argument("--dags", type=int, default=5000)
     args = parser.parse_args()
 
-    from airflow_policies.opa_server import local_opa
-    from airflow_policies.postgres_server import local_postgres
-    from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+    from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.local.postgres_server import local_postgres
+    from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 
     with local_postgres() as database_url, local_opa(REPO / "examples" / "registry.yaml") as opa_url:
         home = Path(tempfile.mkdtemp(prefix="airflow-policies-audit-bench-"))

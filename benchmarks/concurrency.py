@@ -57,9 +57,9 @@ def _hammer(url: str, seconds: float, results: multiprocessing.Queue) -> None:
     from airflow.sdk import DAG
 
     from airflow_policies._config import load_settings
-    from airflow_policies._input import build_input
-    from airflow_policies._opa import OpaEvaluator
-    from airflow_policies.document import BundleInfo
+    from airflow_policies.decision.opa_client import OpaEvaluator
+    from airflow_policies.document.builder import build_input
+    from airflow_policies.document.models import BundleInfo
     from airflow_policies.exceptions import DecisionError
 
     with DAG("team_a__hammer", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
@@ -88,8 +88,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow_policies._paths import example_registry
-    from airflow_policies.opa_server import local_opa
-    from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+    from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 
     root = Path(_HOME) / "bundle"
     _write_bundle(root, args.files, 10, routed=False)

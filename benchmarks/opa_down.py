@@ -33,8 +33,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow_policies._paths import example_registry
-    from airflow_policies.opa_server import local_opa
-    from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+    from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 
     root = Path(_HOME) / "bundle"
     _write_bundle(root, args.files, args.tasks, routed=True)

@@ -111,12 +111,12 @@ def main() -> int:
     from airflow.dag_processing.dagbag import DagBag
 
     from airflow_policies import _config
-    from airflow_policies._input import build_input
-    from airflow_policies._opa import OpaEvaluator
-    from airflow_policies.document import BundleInfo
-    from airflow_policies.opa_server import local_opa
-    from airflow_policies.sandbox import AirflowSandbox, BundleSpec
-    from airflow_policies.testing import reload_configuration
+    from airflow_policies.decision.opa_client import OpaEvaluator
+    from airflow_policies.document.builder import build_input
+    from airflow_policies.document.models import BundleInfo
+    from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
+    from airflow_policies.local.testing import reload_configuration
 
     root = Path(_HOME) / "team_a"
     _write_bundle(root, args.files, args.tasks, args.routed)

@@ -57,8 +57,8 @@ def _document(owner: int):  # noqa: ANN202 - an InputDocument
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.sdk import DAG
 
-    from airflow_policies._input import build_input
-    from airflow_policies.document import BundleInfo
+    from airflow_policies.document.builder import build_input
+    from airflow_policies.document.models import BundleInfo
 
     with DAG("team_0__bench", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
         for n in range(50):
@@ -95,10 +95,10 @@ def _wait_ready(evaluator, document) -> None:  # noqa: ANN001
 
 def main() -> int:
     from airflow_policies._config import load_settings
-    from airflow_policies._net import free_loopback_port
-    from airflow_policies._opa import OpaEvaluator
     from airflow_policies._paths import opa_binary
-    from airflow_policies.bundle import build_bundle
+    from airflow_policies.decision.opa_client import OpaEvaluator
+    from airflow_policies.local.net import free_loopback_port
+    from airflow_policies.policy.bundle import build_bundle
 
     work = Path(tempfile.mkdtemp(prefix="airflow-policies-scale-"))
     key = work / "key.pem"

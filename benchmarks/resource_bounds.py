@@ -47,11 +47,11 @@ def main() -> int:
     from airflow.sdk import DAG
 
     from airflow_policies._config import load_settings
-    from airflow_policies._input import build_input
-    from airflow_policies._opa import OpaEvaluator
     from airflow_policies._paths import example_registry
-    from airflow_policies.document import BundleInfo
-    from airflow_policies.opa_server import local_opa
+    from airflow_policies.decision.opa_client import OpaEvaluator
+    from airflow_policies.document.builder import build_input
+    from airflow_policies.document.models import BundleInfo
+    from airflow_policies.local.opa_server import local_opa
 
     start = pendulum.datetime(2026, 1, 1, tz="UTC")
     dags = {}

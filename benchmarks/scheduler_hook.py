@@ -58,10 +58,10 @@ def main() -> int:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from airflow_policies import _scheduler_recheck
-    from airflow_policies.document import BundleInfo
-    from airflow_policies.opa_server import local_opa
-    from airflow_policies.testing import reload_configuration
+    from airflow_policies.document.models import BundleInfo
+    from airflow_policies.enforcement import scheduler_recheck
+    from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.local.testing import reload_configuration
 
     registry = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
     with local_opa(registry) as url:
@@ -83,16 +83,16 @@ def main() -> int:
         refresh = _per_call_us(lambda ti: ti.refresh_from_task(ti.task), tis, CALLS_PER_ROUND)
         ti_module.task_instance_mutation_hook = airflow_settings.task_instance_mutation_hook = hook
 
-        _scheduler_recheck.BUNDLES.put("team_a__bench", BundleInfo(name="team_a_dags", team="team_a"))
+        scheduler_recheck.BUNDLES.put("team_a__bench", BundleInfo(name="team_a_dags", team="team_a"))
         misses = []
         for _ in range(ROUNDS):
-            _scheduler_recheck.VERDICTS.clear()
+            scheduler_recheck.VERDICTS.clear()
             started = time.perf_counter()
-            _scheduler_recheck.recheck(tis[0], None)
+            scheduler_recheck.recheck(tis[0], None)
             misses.append((time.perf_counter() - started) * 1e6)
         miss = statistics.median(misses)
-        assert len(_scheduler_recheck.VERDICTS) == TASKS, "one decision must cache every task of the DAG"
-        hit = _per_call_us(lambda ti: _scheduler_recheck.recheck(ti, None), tis, CALLS_PER_ROUND)
+        assert len(scheduler_recheck.VERDICTS) == TASKS, "one decision must cache every task of the DAG"
+        hit = _per_call_us(lambda ti: scheduler_recheck.recheck(ti, None), tis, CALLS_PER_ROUND)
         assert all(ti.pool == "team_a_pool" for ti in tis), "the benchmark DAG must be admitted"
     amortised = hit + miss / TASKS
     print(f"{TASKS}-task DAG, medians of {ROUNDS} rounds of {CALLS_PER_ROUND:,} calls")

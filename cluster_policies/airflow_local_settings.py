@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from airflow import settings as _airflow_settings
 
-from airflow_policies.policies import dag_policy, task_instance_mutation_hook
+from airflow_policies.enforcement.cluster_policies import dag_policy, task_instance_mutation_hook
 
 # Airflow loads entry-point policy plugins before this module: registering the same hook twice would
 # ask OPA twice per DAG.

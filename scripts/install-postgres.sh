@@ -2,7 +2,7 @@
 # Make PostgreSQL's server programs available for the tests (audit and sync against a real PostgreSQL
 # metadata DB). Uses an installed PostgreSQL if there is one, else installs Debian's `postgresql` package.
 # Writes the directory holding initdb/pg_ctl/postgres to .tools/postgres-bin. The tests start their own
-# private server on a free loopback port (airflow_policies.postgres_server); nothing here starts one.
+# private server on a free loopback port (airflow_policies.local.postgres_server); nothing here starts one.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from airflow_policies.opa_server import local_opa
-from airflow_policies.testing import reload_configuration
+from airflow_policies.local.opa_server import local_opa
+from airflow_policies.local.testing import reload_configuration
 from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 
 _HERE = Path(__file__).resolve().parent

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.postgres_server import local_postgres
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.postgres_server import local_postgres
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, REPO
 
 LAYERS = Path(__file__).resolve().parent / "layers"

@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from airflow_policies._config import load_settings
-from airflow_policies._net import free_loopback_port
-from airflow_policies._opa import OpaEvaluator
 from airflow_policies._paths import opa_binary
-from airflow_policies.bundle import BUNDLE_NAME, build_bundle, new_signing_keys, replica_config, replica_status
-from airflow_policies.opa_server import local_bundle_server, opa_replica
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.local.net import free_loopback_port
+from airflow_policies.local.opa_server import local_bundle_server, opa_replica
+from airflow_policies.policy.bundle import BUNDLE_NAME, build_bundle, new_signing_keys, replica_config, replica_status
 from tests.conftest import EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 from tests.integration.test_fork_safety import _document
 

@@ -13,13 +13,13 @@ import airflow
 import pytest
 import yaml
 
-from airflow_policies._check import parse_documents
 from airflow_policies._config import load_settings
-from airflow_policies._opa import OpaEvaluator
-from airflow_policies.document import BundleInfo, InputDocument
-from airflow_policies.opa_server import local_opa
-from airflow_policies.rule_index import declared_rules
-from airflow_policies.verdict import judge
+from airflow_policies.commands.check import parse_documents
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.decision.verdict import judge
+from airflow_policies.document.models import BundleInfo, InputDocument
+from airflow_policies.local.opa_server import local_opa
+from airflow_policies.policy.rule_index import declared_rules
 from tests.conftest import EXAMPLE_REGISTRY, REPO
 
 AIRFLOW = Path(airflow.__file__).parent

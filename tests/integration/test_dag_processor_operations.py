@@ -8,7 +8,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS
 
 HANGING_FILES = 6

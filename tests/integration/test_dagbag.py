@@ -9,8 +9,8 @@ import pytest
 import requests
 from airflow import settings
 
-from airflow_policies import policies
-from airflow_policies.opa_server import local_opa
+from airflow_policies.enforcement import cluster_policies
+from airflow_policies.local.opa_server import local_opa
 from tests.conftest import EXAMPLE_REGISTRY
 
 
@@ -21,7 +21,7 @@ def _rules(message: str) -> set[str]:
 def test_the_entry_point_plugin_is_what_airflow_calls():
     """Installing the package registers dag_policy under the unique name 'airflow_policies'."""
     manager = settings.get_policy_plugin_manager()
-    assert manager.get_plugin("airflow_policies") is policies
+    assert manager.get_plugin("airflow_policies") is cluster_policies
     assert "dag_policy" in {impl.function.__name__ for impl in manager.hook.dag_policy.get_hookimpls()}
     # Everything is decided once per DAG in dag_policy; no per-task hook exists to make a network call.
     assert "airflow_policies" not in {impl.plugin_name for impl in manager.hook.task_policy.get_hookimpls()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_policies.rule_index import render_rule_index
+from airflow_policies.policy.rule_index import render_rule_index
 from tests.conftest import REPO
 
 
@@ -25,7 +25,7 @@ def test_rule_index_lists_every_rule_folder():
 
 def test_every_rule_declares_its_id_and_default_action():
     """Each rule's METADATA declares custom.id (its family.rule folder) and a valid default action."""
-    from airflow_policies.rule_index import declared_rules
+    from airflow_policies.policy.rule_index import declared_rules
 
     declarations = declared_rules((REPO / "rego").resolve())
     assert len(declarations) >= 20

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 
 from airflow_policies._config import load_settings
-from airflow_policies._opa import OpaEvaluator
-from airflow_policies.document import AirflowInfo, BundleInfo, DagInfo, InputDocument, TaskInfo
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.document.models import AirflowInfo, BundleInfo, DagInfo, InputDocument, TaskInfo
 
 ROUNDS = 30
 

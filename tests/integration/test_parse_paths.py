@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS
 
 PARSE_COMMANDS = {

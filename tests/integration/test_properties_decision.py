@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from airflow_policies._config import load_settings
-from airflow_policies._input import build_input
-from airflow_policies._opa import OpaEvaluator
-from tests.unit.test_properties import BUNDLE, SCHEDULES, TASK_SPECS, _build
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.document.builder import build_input
+from tests.unit.document.test_properties import BUNDLE, SCHEDULES, TASK_SPECS, _build
 
 UNVERIFIABLE_RULES = {
     "connections.unverifiable_conn_id",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_policies.opa_server import local_opa
+from airflow_policies.local.opa_server import local_opa
 from tests.conftest import EXAMPLE_REGISTRY
 from tests.integration.conftest import Parse
 

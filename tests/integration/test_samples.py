@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from airflow_policies._config import load_settings
-from airflow_policies._opa import OpaEvaluator
-from airflow_policies.opa_server import local_opa
-from airflow_policies.samples import fixture_registry, sample_document, suites, verify_case
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.local.opa_server import local_opa
+from airflow_policies.policy.samples import fixture_registry, sample_document, suites, verify_case
 from tests.conftest import REPO
 
 RULES = REPO / "rego" / "airflow_policies" / "rules"

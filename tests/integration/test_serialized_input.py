@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.document import BundleInfo, InputDocument
+from airflow_policies.document.models import BundleInfo, InputDocument
 from tests.conftest import EXAMPLE_DAGS, REPO
 from tests.integration.test_corpora import CORPORA
 
@@ -32,7 +32,7 @@ def _both_documents(path: str, conn) -> None:
         from airflow.dag_processing.dagbag import DagBag
         from airflow.serialization.serialized_objects import DagSerialization
 
-        from airflow_policies._input import build_input
+        from airflow_policies.document.builder import build_input
 
         settings.dag_policy = lambda dag: None
         bag = DagBag(dag_folder=path, bundle_path=str(Path(path).parent), safe_mode=False)

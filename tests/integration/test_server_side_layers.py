@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 
 LAYERS = Path(__file__).resolve().parent / "layers"
 REFUSED_URL = "http://127.0.0.1:9"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS
 
 

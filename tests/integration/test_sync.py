@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from airflow_policies.opa_server import local_opa
-from airflow_policies.postgres_server import local_postgres
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.opa_server import local_opa
+from airflow_policies.local.postgres_server import local_postgres
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY
 
 _POPULATE = """

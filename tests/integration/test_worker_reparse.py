@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.opa_server import local_opa
-from airflow_policies.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.opa_server import local_opa
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from tests.conftest import EXAMPLE_DAGS, EXAMPLE_REGISTRY, EXAMPLE_ROLLOUT
 
 # What a worker's task process does at start-up, with the StartupDetails the supervisor would send.

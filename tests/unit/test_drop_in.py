@@ -7,8 +7,8 @@ from types import ModuleType
 
 from airflow import settings
 
-from airflow_policies import policies
 from airflow_policies._paths import drop_in
+from airflow_policies.enforcement import cluster_policies
 
 
 def _load_drop_in() -> ModuleType:
@@ -23,14 +23,14 @@ def test_drop_in_exports_the_hook_without_the_entry_point():
     """Without the entry point (unregistered here by the unit-test fixture) Airflow gets both hooks from the drop-in."""
     module = _load_drop_in()
     assert module.__all__ == ["dag_policy", "task_instance_mutation_hook"]
-    assert module.dag_policy is policies.dag_policy
-    assert module.task_instance_mutation_hook is policies.task_instance_mutation_hook
+    assert module.dag_policy is cluster_policies.dag_policy
+    assert module.task_instance_mutation_hook is cluster_policies.task_instance_mutation_hook
 
 
 def test_drop_in_exports_nothing_when_the_entry_point_is_loaded():
     """With the entry point loaded, the drop-in adds no second hook (one OPA call per DAG)."""
     manager = settings.get_policy_plugin_manager()
-    manager.register(policies, name="airflow_policies")
+    manager.register(cluster_policies, name="airflow_policies")
     try:
         assert _load_drop_in().__all__ == []
     finally:

@@ -1,0 +1,1 @@
+"""The ``airflow-policies`` commands, one module each; nothing else in the package imports them."""

@@ -1,0 +1,88 @@
+"""What ``check`` and ``audit`` share: the OPA they ask, progress on stderr, the report in the chosen format."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeAlias
+
+from airflow_policies._paths import rego_library
+from airflow_policies.commands.formats import FORMATS, render, render_diff, render_text
+from airflow_policies.commands.report import CheckReport
+from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.policy.rollout import parse_days
+from airflow_policies.policy.rule_index import declared_rules
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "Subcommands",
+    "days",
+    "opa_for_command",
+    "print_report",
+    "progress",
+]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+_PROGRESS_MIN_FILES = 20
+
+#: What every command module's ``register`` adds its parser to.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def days(text: str) -> int:
+    """An argparse type: a number of days (``14``, ``14d``, ``2w``)."""
+    try:
+        return parse_days(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def opa_for_command(
+    args: argparse.Namespace,
+    settings_url: str | None,
+    registry: Path | None,
+    rollout: Path | None,
+    team_rules: Path | None,
+) -> Iterator[str]:
+    """The OPA a command asks: ``--opa-url`` or the configured one, else a local OPA on ``registry``."""
+    given: str | None = args.opa_url or settings_url
+    if given:
+        yield given
+        return
+    from airflow_policies.local.opa_server import local_opa
+
+    if registry is None:
+        raise ConfigurationError(
+            "no OPA to ask: pass --opa-url (or set AIRFLOW_POLICIES_OPA_URL) to use a running OPA, "
+            "or --registry FILE to start a local one with the shipped rules"
+        )
+    with local_opa(registry, args.rego, rollout=rollout, team_rules=team_rules) as url:
+        yield url
+
+
+def progress(index: int, total: int, name: str, noun: str) -> None:
+    """Progress on stderr: a live counter on a terminal, one line per tenth of the work in CI logs."""
+    if sys.stderr.isatty():
+        print(f"\r[{index}/{total}] {name[:60]:<60}", end="", file=sys.stderr, flush=True)
+    elif total >= _PROGRESS_MIN_FILES and index % max(1, total // 10) == 0:
+        # CI logs are not terminals: one line per tenth of the work.
+        print(f"airflow-policies: checked {index}/{total} {noun}", file=sys.stderr, flush=True)
+
+
+def print_report(args: argparse.Namespace, report: CheckReport, root: Path) -> None:
+    """Print ``report`` on stdout in ``--format`` (text, or only the mutations with ``--diff``)."""
+    if args.format == "json":
+        print(report.model_dump_json(indent=2))
+    elif args.format in FORMATS:
+        declared = {d.id: d for d in declared_rules((args.rego or rego_library()).resolve())}
+        print(render(args.format, report, root, declared))
+    elif getattr(args, "diff", False):
+        print(render_diff(report))
+    else:
+        print(render_text(report))

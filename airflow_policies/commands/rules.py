@@ -1,0 +1,33 @@
+"""``airflow-policies rules``: the rule index (``docs/rules.md``) generated from the rules' METADATA."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from airflow_policies._paths import rego_library
+from airflow_policies.commands.common import (
+    EXIT_OK,
+    Subcommands,
+)
+from airflow_policies.policy.rule_index import render_rule_index
+
+__all__ = ["register"]
+
+
+def register(commands: Subcommands) -> None:
+    """Add this command's parser."""
+    rules = commands.add_parser("rules", help="write the rule index generated from the rules' METADATA")
+    rules.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    rules.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    rules.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the rule index generated from the rules' METADATA."""
+    index = render_rule_index(args.rego or rego_library())
+    if args.output:
+        args.output.write_text(index)
+    else:
+        print(index, end="")
+    return EXIT_OK

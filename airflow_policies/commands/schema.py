@@ -1,0 +1,43 @@
+"""``airflow-policies schema``: the JSON schemas of every document that crosses a boundary (``schemas/``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from airflow_policies.commands.common import (
+    EXIT_OK,
+    Subcommands,
+)
+from airflow_policies.commands.report import CheckReport
+from airflow_policies.decision.models import Decision
+from airflow_policies.decision.record import DecisionRecord
+from airflow_policies.document.models import InputDocument
+from airflow_policies.policy.rollout import Rollout
+
+__all__ = ["register"]
+
+
+def register(commands: Subcommands) -> None:
+    """Add this command's parser."""
+    schema = commands.add_parser("schema", help="write the JSON schemas of every document that crosses a boundary")
+    schema.add_argument("--output", type=Path, default=Path("schemas"))
+    schema.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the JSON schema of every model that crosses a boundary."""
+    args.output.mkdir(parents=True, exist_ok=True)
+    models = (
+        ("input-document", InputDocument),
+        ("decision", Decision),
+        ("check-report", CheckReport),
+        ("decision-log", DecisionRecord),
+        ("rollout", Rollout),
+    )
+    for name, model in models:
+        target = args.output / f"{name}.schema.json"
+        target.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        print(target)
+    return EXIT_OK

@@ -1,0 +1,56 @@
+"""The one decision path every enforcement point shares: settings, OPA client and breaker, read once.
+
+Everything the decision trusts (settings, the bundle -> team mapping, where the breaker state lives, the
+deployment facts) is read by :func:`warm`, which the policy module calls when Airflow loads it: before any
+DAG file runs in that process or in the children it forks, so DAG code that rewrites ``os.environ`` cannot
+change them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from airflow_policies._config import settings
+from airflow_policies.decision.breaker import CircuitBreaker
+from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.decision.record import DecisionRecord
+from airflow_policies.decision.teams import configured_bundle_teams
+from airflow_policies.decision.verdict import judge
+from airflow_policies.document.builder import airflow_info
+from airflow_policies.document.models import InputDocument
+
+__all__ = ["decide", "warm"]
+
+
+@cache
+def _evaluator() -> OpaEvaluator:
+    return OpaEvaluator(settings())
+
+
+@cache
+def _breaker() -> CircuitBreaker:
+    # One state file per OPA endpoint, shared by every process of this host (and every forked parse child).
+    endpoint = hashlib.sha256(_evaluator().url.encode()).hexdigest()[:16]
+    current = settings()
+    return CircuitBreaker(current.state_dir / f"breaker-{endpoint}.json", current.breaker_reset_seconds)
+
+
+def warm() -> None:
+    """Read everything the decision trusts, now. An invalid configuration raises, naming the field."""
+    configured_bundle_teams()
+    _breaker()
+    airflow_info()
+
+
+def decide(document: InputDocument) -> DecisionRecord:
+    """Ask OPA about one document, with this deployment's failure mode, breaker and decision log."""
+    current = settings()
+    return judge(
+        document,
+        _evaluator().evaluate,
+        failure_mode=current.failure_mode_at(document.enforcement_point),
+        decision_log=current.decision_log,
+        breaker=_breaker(),
+        max_input_bytes=current.max_input_bytes,
+    )

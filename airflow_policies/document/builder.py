@@ -1,0 +1,256 @@
+"""Build the one input document OPA receives for a DAG.
+
+The builder reads the live DAG object of a parse, or a serialized DAG (``SerializedDAG``, from a parse
+result or the metadata DB), and never raises on an odd DAG: anything it cannot represent becomes a typed
+"unknown" entry or an unverifiable reference, which the rules reject (fail closed).
+
+A serialized DAG holds less than the live one (``docs/enforcement-points.md``): its callbacks are only
+flags, so ``callbacks`` is empty, and an operator's connection attributes survive only if they are
+templated fields of the operator.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import airflow
+from airflow.configuration import conf
+from airflow.sdk.bases.notifier import BaseNotifier
+
+from airflow_policies.document.assets import asset_references, schedule_assets, watcher_connections
+from airflow_policies.document.models import (
+    AirflowInfo,
+    BundleInfo,
+    Callback,
+    ConnectionReference,
+    DagInfo,
+    EnforcementPoint,
+    InputDocument,
+    TaskInfo,
+    VariableReference,
+)
+from airflow_policies.document.references import (
+    connection_references,
+    dag_references,
+    expand_connection_references,
+    is_connection_attribute,
+    template_references,
+)
+from airflow_policies.document.safe import UNREADABLE, json_safe, safe_getattr, safe_repr, type_name
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+    from airflow.serialization.definitions.dag import SerializedDAG
+
+__all__ = ["airflow_info", "build_input"]
+
+TASK_CALLBACK_EVENTS = (
+    "on_execute_callback",
+    "on_failure_callback",
+    "on_success_callback",
+    "on_retry_callback",
+    "on_skipped_callback",
+)
+DAG_CALLBACK_EVENTS = ("on_success_callback", "on_failure_callback")
+
+
+@cache
+def airflow_info() -> AirflowInfo:
+    """Deployment facts from Airflow's own configuration, read once per process."""
+    return AirflowInfo(
+        version=airflow.__version__,
+        default_queue=conf.get("operators", "default_queue", fallback="default"),
+        default_pool="default_pool",
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None or value is UNREADABLE:
+        return None
+    return value if isinstance(value, str) else safe_repr(value)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _callables(value: object) -> list[object]:
+    if value is None or value is UNREADABLE:
+        return []
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, BaseNotifier)):
+        return list(value)
+    return [value]
+
+
+def _callbacks(
+    source: object, events: Iterable[str], kwargs: Mapping[str, Any] | None = None
+) -> tuple[list[Callback], list[ConnectionReference]]:
+    """Callbacks of a DAG or task, and the connections their notifiers name."""
+    callbacks: list[Callback] = []
+    conns: list[ConnectionReference] = []
+    for event in events:
+        value = kwargs.get(event) if kwargs is not None else safe_getattr(source, event)
+        for item in _callables(value):
+            if isinstance(item, BaseNotifier):
+                kind = "notifier"
+                attributes = safe_getattr(item, "__dict__", None) or {}
+                conns.extend(connection_references(attributes, "callback", f"{event}:{type(item).__name__}."))
+            else:
+                kind = "function" if callable(item) else "unknown"
+            name = type_name(item) if kind != "function" else _callable_name(item)
+            callbacks.append(Callback(event=event, kind=kind, type=name))
+    return callbacks, conns
+
+
+def _callable_name(func: object) -> str:
+    module = safe_getattr(func, "__module__")
+    qualname = safe_getattr(func, "__qualname__")
+    if isinstance(module, str) and isinstance(qualname, str):
+        return f"{module}.{qualname}"
+    return type_name(func)
+
+
+def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(attributes as the operator holds them, mapped ``expand()`` kwargs)."""
+    if safe_getattr(task, "is_mapped", False) is True:
+        partial = safe_getattr(task, "partial_kwargs", None) or {}
+        expand_input = safe_getattr(task, "expand_input")
+        if expand_input is None:
+            # A serialized mapped task keeps its expand input under the attribute this names.
+            attribute = safe_getattr(task, "_expand_input_attr")
+            expand_input = safe_getattr(task, attribute) if isinstance(attribute, str) else None
+        expand = safe_getattr(expand_input, "value", None)
+        return dict(partial), dict(expand) if isinstance(expand, Mapping) else {"__expand_kwargs__": expand}
+    attributes = safe_getattr(task, "__dict__", None) or {}
+    return dict(attributes), {}
+
+
+def _operator_name(task: object) -> str:
+    # Mapped and serialized tasks name the operator class they stand for; plain SDK tasks are that class.
+    module, name = safe_getattr(task, "_task_module"), safe_getattr(task, "task_type")
+    if isinstance(module, str) and isinstance(name, str):
+        return f"{module}.{name}"
+    return type_name(task)
+
+
+def _accepts_connection_argument(task: object) -> bool:
+    """Whether a mapped task's operator takes a connection id argument (so expand_kwargs may set one)."""
+    import inspect
+
+    operator_class = safe_getattr(task, "operator_class")
+    for cls in getattr(operator_class, "__mro__", ()):
+        try:
+            parameters = inspect.signature(cls.__init__).parameters
+        except (TypeError, ValueError):
+            continue
+        if any(is_connection_attribute(p) for p in parameters):
+            return True
+    return False
+
+
+def _task_references(
+    task: object,
+    attributes: dict[str, Any],
+    expand: dict[str, Any],
+) -> tuple[list[ConnectionReference], list[VariableReference]]:
+    conns = connection_references(attributes, "attribute")
+    if "__expand_kwargs__" in expand:
+        # expand_kwargs(): literal dicts are visible, anything lazy hides which kwargs it sets.
+        value = expand["__expand_kwargs__"]
+        if isinstance(value, (list, tuple)):
+            for entry in value:
+                if isinstance(entry, Mapping):
+                    conns.extend(expand_connection_references({k: [v] for k, v in entry.items()}))
+        elif _accepts_connection_argument(task):
+            conns.append(
+                ConnectionReference(
+                    conn_id=None,
+                    verifiable=False,
+                    raw=safe_repr(value),
+                    source="mapped_expand",
+                    location="expand_kwargs",
+                )
+            )
+    else:
+        conns.extend(expand_connection_references(expand))
+    variables: list[VariableReference] = []
+    for field in safe_getattr(task, "template_fields", None) or ():
+        if not isinstance(field, str):
+            continue
+        for value in (attributes.get(field, safe_getattr(task, field)), expand.get(field)):
+            field_conns, field_vars = template_references(value, field)
+            conns.extend(field_conns)
+            variables.extend(field_vars)
+    return conns, variables
+
+
+def _describe_task(task: object) -> TaskInfo:
+    attributes, expand = _operator_attributes(task)
+    is_mapped = safe_getattr(task, "is_mapped", False) is True
+    conns, variables = _task_references(task, attributes, expand)
+    callbacks, callback_conns = _callbacks(task, TASK_CALLBACK_EVENTS, attributes if is_mapped else None)
+    group = safe_getattr(task, "task_group")
+    dag_refs_source = {**attributes, **{k: v for k, v in expand.items() if k != "__expand_kwargs__"}}
+    return TaskInfo(
+        task_id=_text(safe_getattr(task, "task_id")) or "<unknown task>",
+        operator=_operator_name(task),
+        task_group=_text(safe_getattr(group, "group_id")),
+        is_mapped=is_mapped,
+        is_setup=safe_getattr(task, "is_setup", False) is True,
+        is_teardown=safe_getattr(task, "is_teardown", False) is True,
+        owner=_text(safe_getattr(task, "owner")),
+        queue=_text(safe_getattr(task, "queue")),
+        pool=_text(safe_getattr(task, "pool")),
+        pool_slots=_int(safe_getattr(task, "pool_slots")),
+        executor=_text(safe_getattr(task, "executor")),
+        run_as_user=_text(safe_getattr(task, "run_as_user")),
+        executor_config=json_safe(safe_getattr(task, "executor_config")),
+        retries=_int(safe_getattr(task, "retries")),
+        execution_timeout=_seconds(safe_getattr(task, "execution_timeout")),
+        inlets=asset_references(safe_getattr(task, "inlets")),
+        outlets=asset_references(safe_getattr(task, "outlets")),
+        dag_refs=dag_references(dag_refs_source),
+        connections=conns + callback_conns,
+        variables=variables,
+        callbacks=callbacks,
+    )
+
+
+def build_input(dag: DAG | SerializedDAG, *, bundle: BundleInfo, enforcement_point: EnforcementPoint) -> InputDocument:
+    """The input document for one DAG.
+
+    Args:
+        dag: the parsed DAG (SDK object) before serialization, or a deserialized ``SerializedDAG``.
+        bundle: the bundle and team, resolved by the caller from trusted sources only.
+        enforcement_point: where the decision is being made.
+    """
+    schedule = schedule_assets(safe_getattr(dag, "timetable"))
+    callbacks, callback_conns = _callbacks(dag, DAG_CALLBACK_EVENTS)
+    tags = safe_getattr(dag, "tags", None) or ()
+    tasks = safe_getattr(dag, "tasks", None) or ()
+    return InputDocument(
+        enforcement_point=enforcement_point,
+        airflow=airflow_info(),
+        bundle=bundle,
+        dag=DagInfo(
+            dag_id=_text(safe_getattr(dag, "dag_id")) or "<unknown dag>",
+            relative_fileloc=_text(safe_getattr(dag, "relative_fileloc")),
+            owner=_text(safe_getattr(dag, "owner")),
+            tags=sorted(t for t in tags if isinstance(t, str)),
+            schedule_assets=schedule,
+            callbacks=callbacks,
+            connections=callback_conns + watcher_connections(schedule),
+        ),
+        tasks=[_describe_task(task) for task in tasks],
+    )

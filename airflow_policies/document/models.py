@@ -1,0 +1,176 @@
+"""The input document: what OPA is told about one DAG.
+
+These models are the contract between the Python side and the Rego rules; the JSON schema generated
+from them is checked in at ``schemas/input-document.schema.json``. Bump :data:`SCHEMA_VERSION` on any
+change that can alter what a rule sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AirflowInfo",
+    "AssetAccess",
+    "AssetReference",
+    "BundleInfo",
+    "Callback",
+    "ConnectionReference",
+    "DagInfo",
+    "DagReference",
+    "EnforcementPoint",
+    "InputDocument",
+    "TaskInfo",
+    "VariableReference",
+    "Watcher",
+]
+
+SCHEMA_VERSION: Literal[1] = 1
+
+#: Where a decision is made. Parse time (DAG code has run in the same process): ``dag_processor``,
+#: ``worker``, ``cli``, ``check``. No DAG code runs at the others: ``dag_processor_manager`` (a parse result,
+#: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a running task
+#: reading a connection or variable) and ``audit`` (DAGs already in the metadata DB).
+EnforcementPoint = Literal[
+    "dag_processor", "worker", "cli", "check", "dag_processor_manager", "scheduler", "execution_api", "audit"
+]
+ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher", "runtime"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConnectionReference(_Model):
+    """One place a DAG names a connection."""
+
+    conn_id: str | None = Field(description="The connection id; null when it cannot be known at parse time.")
+    verifiable: bool = Field(description="False for Jinja templates, XComArgs and non-string values.")
+    raw: str = Field(description="The value as written (a truncated repr for non-strings).")
+    source: ReferenceSource
+    location: str = Field(description="Attribute, templated field, callback or watcher holding the reference.")
+
+
+class VariableReference(_Model):
+    """One ``{{ var.value.<key> }}`` / ``{{ var.json.<key> }}`` in a templated field."""
+
+    key: str | None
+    verifiable: bool
+    raw: str
+    source: ReferenceSource
+    location: str
+
+
+class DagReference(_Model):
+    """A task pointing at another DAG (trigger target or external sensor)."""
+
+    dag_id: str | None
+    kind: Literal["trigger", "external_sensor"]
+    verifiable: bool
+    raw: str
+    location: str
+
+
+class Watcher(_Model):
+    """An asset watcher and the connections its trigger names."""
+
+    name: str
+    trigger: str
+    connections: list[ConnectionReference] = []
+
+
+class AssetAccess(_Model):
+    """The author-declared ``AssetAccessControl`` of an asset."""
+
+    producer_teams: list[str]
+    consumer_teams: list[str] | None
+    allow_global: bool
+
+
+class AssetReference(_Model):
+    """A leaf of a schedule condition, an inlet or an outlet."""
+
+    kind: Literal["asset", "alias", "name_ref", "uri_ref", "unknown"]
+    name: str | None = None
+    uri: str | None = None
+    group: str | None = None
+    type: str = Field(description="Python type of the referenced object.")
+    watchers: list[Watcher] = []
+    access_control: AssetAccess | None = None
+
+
+class Callback(_Model):
+    """One callable or notifier attached to an ``on_*_callback``."""
+
+    event: str
+    kind: Literal["notifier", "function", "unknown"]
+    type: str
+
+
+class TaskInfo(_Model):
+    """Everything the rules may judge about one task."""
+
+    task_id: str
+    operator: str
+    task_group: str | None
+    is_mapped: bool
+    is_setup: bool
+    is_teardown: bool
+    owner: str | None
+    queue: str | None
+    pool: str | None
+    pool_slots: int | None
+    executor: str | None
+    run_as_user: str | None
+    executor_config: Any = Field(description="JSON-safe copy; unknown objects become {'__unknown__': type}.")
+    retries: int | None
+    execution_timeout: float | None = Field(description="Seconds.")
+    inlets: list[AssetReference]
+    outlets: list[AssetReference]
+    dag_refs: list[DagReference]
+    connections: list[ConnectionReference]
+    variables: list[VariableReference]
+    callbacks: list[Callback]
+
+
+class DagInfo(_Model):
+    """DAG-level facts."""
+
+    dag_id: str
+    relative_fileloc: str | None
+    owner: str | None
+    tags: list[str]
+    schedule_assets: list[AssetReference]
+    callbacks: list[Callback]
+    connections: list[ConnectionReference] = Field(
+        description="Connections named by DAG callbacks and by watchers of schedule assets."
+    )
+
+
+class BundleInfo(_Model):
+    """The DAG bundle the file was parsed from, and its team. Never author-controlled."""
+
+    name: str | None
+    team: str | None
+
+
+class AirflowInfo(_Model):
+    """Deployment facts from Airflow's configuration."""
+
+    version: str
+    default_queue: str
+    default_pool: str
+
+
+class InputDocument(_Model):
+    """The one document sent to OPA for one DAG."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    enforcement_point: EnforcementPoint
+    airflow: AirflowInfo
+    bundle: BundleInfo
+    dag: DagInfo
+    tasks: list[TaskInfo]

@@ -1,0 +1,85 @@
+"""Parse one DAG file with Airflow's DagBag, in a forked child, into its DAGs' input documents.
+
+Airflow's policy hooks are neutralised in the child: a file that rebinds ``airflow.settings.dag_policy``
+or unregisters plugins changes nothing, because the caller decides on the documents the child sends back,
+and the next file gets a fresh child forked from an untouched parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import traceback
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from airflow_policies.document.builder import airflow_info, build_input
+from airflow_policies.document.models import BundleInfo, InputDocument
+
+__all__ = ["parse_documents"]
+
+_FILE_TIMEOUT_SECONDS = 300
+
+
+def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocessing.connection.Connection) -> None:
+    # Airflow and DAG code print to stdout; send that to stderr so stdout carries only the report.
+    os.dup2(2, 1)
+    try:
+        from airflow import settings
+        from airflow.dag_processing.dagbag import DagBag
+
+        # Decisions are made by the parent; hook-based policies here would only reject DAGs early.
+        settings.dag_policy = lambda dag: None
+        settings.task_policy = lambda task: None
+        bag = DagBag(dag_folder=path, bundle_path=Path(root), bundle_name=bundle.name, safe_mode=False)
+        documents = [
+            build_input(dag, bundle=bundle, enforcement_point="check").model_dump_json()
+            for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id)
+        ]
+        conn.send((documents, dict(bag.import_errors)))
+    except BaseException:
+        conn.send(([], {os.path.relpath(path, root): traceback.format_exc(limit=5)}))
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def _parse_file(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[str], dict[str, str]]:
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_parse_in_child, args=(str(path), str(root), bundle, sender))
+    child.start()
+    sender.close()
+    try:
+        if receiver.poll(_FILE_TIMEOUT_SECONDS):
+            documents, import_errors = receiver.recv()
+            return list(documents), dict(import_errors)
+        return [], {str(path.relative_to(root)): f"parsing did not finish within {_FILE_TIMEOUT_SECONDS}s"}
+    except EOFError:
+        return [], {str(path.relative_to(root)): "the parse process exited without a result"}
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def parse_documents(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[InputDocument], list[str]]:
+    """Parse one DAG file (in a forked child, as ``check`` does) into its DAGs' input documents.
+
+    Returns:
+        The input documents, in dag_id order, and the file's import errors.
+    """
+    airflow_info()  # read here, so the forked child inherits it instead of reading after DAG code ran
+    raw_documents, import_errors = _parse_file(path, root, bundle)
+    relative = str(path.relative_to(root))
+    errors = [import_errors[relative]] if relative in import_errors else []
+    documents = []
+    for raw in raw_documents:
+        try:
+            documents.append(InputDocument.model_validate_json(raw))
+        except ValidationError as exc:
+            errors.append(f"the parse produced an invalid input document: {exc}")
+    return documents, errors

@@ -1,0 +1,160 @@
+"""Find the connections, variables and DAGs a task names.
+
+References come from operator attributes (``conn_id`` / ``*_conn_id``, ``trigger_dag_id``,
+``external_dag_id``), from mapped ``expand()`` values, and from Jinja in templated fields
+(``{{ conn.<id> }}``, ``{{ var.value.<key> }}``). Anything that cannot be resolved at parse time is kept
+as an *unverifiable* reference so rules can reject it instead of silently missing it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from airflow_policies.document.models import (
+    ConnectionReference,
+    DagReference,
+    ReferenceSource,
+    VariableReference,
+)
+from airflow_policies.document.safe import UNREADABLE, safe_repr
+
+__all__ = [
+    "DAG_REFERENCE_ATTRIBUTES",
+    "connection_references",
+    "dag_references",
+    "is_connection_attribute",
+    "template_references",
+]
+
+#: Attributes naming another DAG, and what kind of reference each is.
+DAG_REFERENCE_ATTRIBUTES = {"trigger_dag_id": "trigger", "external_dag_id": "external_sensor"}
+
+_JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_QUOTED = r"""\s*['"]([^'"]+)['"]\s*"""
+_CONN_PATTERNS = (
+    re.compile(rf"\bconn\s*\.\s*get\s*\({_QUOTED}"),
+    re.compile(rf"\bconn\s*\[{_QUOTED}\]"),
+    re.compile(r"\bconn\s*\.\s*(?!get\b)([A-Za-z_][A-Za-z0-9_\-]*)"),
+)
+_DYNAMIC_CONN = re.compile(r"""\bconn\s*(?:\[\s*(?!['"])|\.\s*get\s*\(\s*(?!['"]))""")
+_VAR_PATTERNS = (
+    re.compile(rf"\bvar\s*\.\s*(?:value|json)\s*\.\s*get\s*\({_QUOTED}"),
+    re.compile(rf"\bvar\s*\.\s*(?:value|json)\s*\[{_QUOTED}\]"),
+    re.compile(r"\bvar\s*\.\s*(?:value|json)\s*\.\s*(?!get\b)([A-Za-z_][A-Za-z0-9_\-]*)"),
+)
+_DYNAMIC_VAR = re.compile(r"""\bvar\s*\.\s*(?:value|json)\s*(?:\[\s*(?!['"])|\.\s*get\s*\(\s*(?!['"]))""")
+_MAX_WALK_DEPTH = 12
+
+
+def is_connection_attribute(name: str) -> bool:
+    """Whether an attribute name conventionally holds a connection id."""
+    return name == "conn_id" or name.endswith("_conn_id")
+
+
+def _is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _is_unset(value: object) -> bool:
+    return value is None or type(value).__name__ == "ArgNotSet" or (isinstance(value, str) and not value)
+
+
+def _reference(value: object, source: ReferenceSource, location: str) -> ConnectionReference:
+    if isinstance(value, str) and not _is_template(value):
+        return ConnectionReference(conn_id=value, verifiable=True, raw=value, source=source, location=location)
+    return ConnectionReference(conn_id=None, verifiable=False, raw=safe_repr(value), source=source, location=location)
+
+
+def connection_references(
+    attributes: Mapping[str, Any], source: ReferenceSource, location_prefix: str = ""
+) -> list[ConnectionReference]:
+    """One reference per ``conn_id`` / ``*_conn_id`` attribute that is set."""
+    refs = []
+    for name, value in attributes.items():
+        if not is_connection_attribute(name) or _is_unset(value):
+            continue
+        refs.append(_reference(value, source, f"{location_prefix}{name}"))
+    return refs
+
+
+def expand_connection_references(expand_value: Mapping[str, Any]) -> list[ConnectionReference]:
+    """References from a mapped task's ``expand(...)`` keyword arguments."""
+    refs: list[ConnectionReference] = []
+    for name, value in expand_value.items():
+        if not is_connection_attribute(name):
+            continue
+        location = f"expand:{name}"
+        if isinstance(value, (list, tuple)):
+            refs.extend(_reference(v, "mapped_expand", location) for v in value if not _is_unset(v))
+        else:  # an XComArg or another lazy value: resolved only at run time
+            refs.append(_reference(value, "mapped_expand", location))
+    return refs
+
+
+def _dag_reference(value: object, kind: str, location: str) -> DagReference:
+    if isinstance(value, str) and not _is_template(value):
+        return DagReference(dag_id=value, kind=kind, verifiable=True, raw=value, location=location)
+    return DagReference(dag_id=None, kind=kind, verifiable=False, raw=safe_repr(value), location=location)
+
+
+def dag_references(attributes: Mapping[str, Any]) -> list[DagReference]:
+    """References to other DAGs from ``trigger_dag_id`` / ``external_dag_id`` attributes."""
+    refs: list[DagReference] = []
+    for name, kind in DAG_REFERENCE_ATTRIBUTES.items():
+        value = attributes.get(name)
+        if _is_unset(value):
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        refs.extend(_dag_reference(v, kind, name) for v in values)
+    return refs
+
+
+def _strings(value: object, depth: int = 0, seen: frozenset[int] = frozenset()) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+        return
+    if depth >= _MAX_WALK_DEPTH or id(value) in seen or value is UNREADABLE:
+        return
+    seen = seen | {id(value)}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key, depth + 1, seen)
+            yield from _strings(item, depth + 1, seen)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item, depth + 1, seen)
+
+
+def _template_names(block: str, patterns: tuple[re.Pattern[str], ...], dynamic: re.Pattern[str]) -> list[str | None]:
+    """Literal names the patterns find in a Jinja block, plus ``None`` for a name computed at run time."""
+    names: list[str | None] = [name for pattern in patterns for name in pattern.findall(block)]
+    if dynamic.search(block):
+        names.append(None)
+    return names
+
+
+def template_references(value: object, location: str) -> tuple[list[ConnectionReference], list[VariableReference]]:
+    """Connections and variables named by Jinja anywhere inside a templated field's value.
+
+    Each name (or run-time choice) is reported once per field, however often the templates repeat it, so
+    the input document stays bounded by what the field names, not by how long it is.
+    """
+    conns: dict[str | None, ConnectionReference] = {}
+    variables: dict[str | None, VariableReference] = {}
+    for text in _strings(value):
+        for block in _JINJA_BLOCK.findall(text):
+            for name in _template_names(block, _CONN_PATTERNS, _DYNAMIC_CONN):
+                if name not in conns:
+                    conns[name] = ConnectionReference(
+                        conn_id=name, verifiable=name is not None, raw=safe_repr(block), source="template",
+                        location=location,
+                    )  # fmt: skip
+            for name in _template_names(block, _VAR_PATTERNS, _DYNAMIC_VAR):
+                if name not in variables:
+                    variables[name] = VariableReference(
+                        key=name, verifiable=name is not None, raw=safe_repr(block), source="template",
+                        location=location,
+                    )  # fmt: skip
+    return list(conns.values()), list(variables.values())

@@ -1,0 +1,163 @@
+"""Re-check every parse result in the DAG-processor manager, before it reaches the metadata DB.
+
+``dag_policy`` runs in the parse child, after the DAG file's own code, which can switch it off. The
+manager (the parent) runs no DAG code: it receives each child's ``DagFileParsingResult`` and writes it to
+the DB in ``DagFileProcessorManager.persist_parsing_result``. Airflow has no hook there, so this module,
+the only one that touches that internal, wraps the method when ``airflow.dag_processing.manager`` is
+imported. For each serialized DAG of the result it builds the input document with the same builder,
+asks for a decision at enforcement point ``dag_processor_manager``, and:
+
+- a rejected DAG is taken out of the result (never persisted) and its file gets an import error worded
+  like the parse-time one (``AirflowClusterPolicyViolation: ...``);
+- a warned DAG gets the same DAG warning as at parse time (once, if the child already attached it);
+- mutations are not applied to the serialized DAG (the scheduler re-check applies them to each task
+  instance); they are in the decision log.
+
+The bundle is the manager's own ``bundle_name`` argument and the import error goes to the manager's
+``relative_fileloc``: nothing the child sent decides either. Tested on apache-airflow-core 3.3.2. If the
+method is missing or its signature changed, nothing is wrapped and an error naming it is logged at
+every start of the DAG processor (``docs/enforcement-points.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import inspect
+import logging
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from airflow_policies._config import settings
+from airflow_policies.decision.cache import TtlCache
+from airflow_policies.decision.decide import decide
+from airflow_policies.decision.record import DecisionRecord
+from airflow_policies.decision.teams import bundle_info
+from airflow_policies.document.builder import build_input
+from airflow_policies.document.models import BundleInfo, EnforcementPoint
+from airflow_policies.enforcement import dag_warnings
+from airflow_policies.enforcement.enforce import rejection_message, warning_message
+from airflow_policies.enforcement.import_hooks import ShapeChangedError, wrap_after_import
+
+if TYPE_CHECKING:
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+
+__all__ = ["TESTED_AIRFLOW_VERSIONS", "VERDICTS", "install", "recheck"]
+
+log = logging.getLogger(__name__)
+
+#: apache-airflow-core versions whose ``persist_parsing_result`` this wrap is tested on.
+TESTED_AIRFLOW_VERSIONS = ("3.3.2",)
+_POINT: EnforcementPoint = "dag_processor_manager"
+_EXPECTED_PARAMETERS = [
+    "self",
+    "bundle_name",
+    "bundle_version",
+    "version_data",
+    "parsing_result",
+    "run_duration",
+    "relative_fileloc",
+    "session",
+]
+
+#: (bundle, team, DAG hash) -> the verdict on that serialized DAG.
+VERDICTS: TtlCache[tuple[str | None, str | None, str], DecisionRecord] = TtlCache(
+    lambda: settings().decision_cache_seconds
+)
+
+
+def _verdict(lazy_dag: LazyDeserializedDAG, bundle: BundleInfo) -> DecisionRecord:
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    key = (bundle.name, bundle.team, lazy_dag.hash)
+    cached = VERDICTS.get(key)
+    if cached is not None:
+        return cached
+    dag = DagSerialization.from_dict(lazy_dag.data)
+    record = decide(build_input(dag, bundle=bundle, enforcement_point=_POINT))
+    if record.decided:
+        VERDICTS.put(key, record)
+    return record
+
+
+def _unreadable(lazy_dag: LazyDeserializedDAG, error: Exception) -> str:
+    dag_id = lazy_dag.data.get("dag", {}).get("dag_id") if isinstance(lazy_dag.data, dict) else None
+    return (
+        f"DAG {dag_id!r} was rejected because airflow-policies could not read its serialized form "
+        f"(fail closed): {type(error).__name__}: {error}"
+    )
+
+
+def recheck(bundle_name: str, relative_fileloc: str | None, parsing_result: Any) -> Any:  # noqa: ANN401 - Airflow's
+    """``parsing_result`` without the DAGs the policy rejects, with their import errors and our warnings."""
+    if not settings().enabled(_POINT) or not parsing_result.serialized_dags:
+        return parsing_result
+    bundle = bundle_info(bundle_name)
+    kept, errors, warnings = [], [], {}
+    for lazy_dag in parsing_result.serialized_dags:
+        try:
+            record = _verdict(lazy_dag, bundle)
+        except Exception as exc:  # a serialized form Airflow itself cannot read back: never persist it
+            errors.append(_unreadable(lazy_dag, exc))
+            continue
+        if not record.admitted:
+            errors.append(rejection_message(record))
+            continue
+        kept.append(lazy_dag)
+        warning = warning_message(record)
+        if warning is not None:
+            warnings[record.dag_id] = warning
+    updates: dict[str, Any] = {}
+    if errors:
+        location = relative_fileloc or parsing_result.serialized_dags[0].data["dag"].get("relative_fileloc") or "?"
+        import_errors = dict(parsing_result.import_errors or {})
+        ours = "\n".join(f"AirflowClusterPolicyViolation: {message}" for message in errors)
+        import_errors[location] = f"{import_errors[location]}\n{ours}" if location in import_errors else ours
+        updates |= {"serialized_dags": kept, "import_errors": import_errors}
+    if warnings and dag_warnings.warning_type_usable():
+        updates["warnings"] = dag_warnings.merge_warnings(list(parsing_result.warnings or []), warnings)
+    return parsing_result.model_copy(update=updates) if updates else parsing_result
+
+
+def _wrap_persist_parsing_result(manager: ModuleType) -> None:
+    manager_class = getattr(manager, "DagFileProcessorManager", None)
+    original = getattr(manager_class, "persist_parsing_result", None)
+    if (
+        manager_class is None
+        or original is None
+        or list(inspect.signature(original).parameters) != _EXPECTED_PARAMETERS
+    ):
+        raise ShapeChangedError(
+            "airflow.dag_processing.manager.DagFileProcessorManager.persist_parsing_result"
+            f"({', '.join(_EXPECTED_PARAMETERS[1:])}) is gone or changed"
+        )
+
+    @functools.wraps(original)
+    def persist_parsing_result(self: Any, *, bundle_name: str, parsing_result: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        checked = recheck(bundle_name, kwargs.get("relative_fileloc"), parsing_result)
+        original(self, bundle_name=bundle_name, parsing_result=checked, **kwargs)
+
+    manager_class.persist_parsing_result = persist_parsing_result
+    version = importlib.metadata.version("apache-airflow-core")
+    if version not in TESTED_AIRFLOW_VERSIONS:
+        log.warning(
+            "airflow-policies re-checks parse results by wrapping an Airflow internal that it is tested on with "
+            "apache-airflow-core %s only; this is %s. Its shape is unchanged, so the re-check is on.",
+            ", ".join(TESTED_AIRFLOW_VERSIONS),
+            version,
+        )
+
+
+def _log_skipped(problem: Exception) -> None:
+    log.error(
+        "airflow-policies cannot re-check parse results in the DAG-processor manager on this Airflow version "
+        "(%s): DAGs are checked at parse time only, where DAG code can switch the check off. Use an "
+        "apache-airflow-core version airflow-policies is tested on (%s), or upgrade airflow-policies.",
+        problem,
+        ", ".join(TESTED_AIRFLOW_VERSIONS),
+    )
+
+
+def install() -> None:
+    """Wrap ``persist_parsing_result`` now if the manager module is imported, else as soon as it is."""
+    wrap_after_import("airflow.dag_processing.manager", _wrap_persist_parsing_result, _log_skipped)

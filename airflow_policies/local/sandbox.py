@@ -1,0 +1,283 @@
+"""A throw-away multi-team Airflow deployment on this machine, driven through Airflow's own CLI.
+
+Used by the demo and by integration tests: a fresh ``AIRFLOW_HOME`` with ``[core] multi_team`` on, one
+local DAG bundle per folder mapped to its team, a SQLite metadata DB (or any ``sql_alchemy_conn``), and
+(optionally) the drop-in ``airflow_local_settings.py`` copied to ``$AIRFLOW_HOME/config`` exactly as a
+user would. :meth:`AirflowSandbox.serve` runs the API server and a LocalExecutor scheduler on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_policies._paths import drop_in
+from airflow_policies.local.net import free_loopback_port
+
+__all__ = ["AirflowSandbox", "BundleSpec"]
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """A local DAG bundle and the team it belongs to (``None``: no team)."""
+
+    name: str
+    path: Path
+    team: str | None = None
+
+
+@dataclass
+class AirflowSandbox:
+    """An isolated Airflow installation rooted at ``home``.
+
+    Args:
+        home: the ``AIRFLOW_HOME`` to create (it should be empty).
+        bundles: the DAG bundles, each mapped to its team.
+        opa_url: the OPA the policy asks.
+        install_drop_in: copy ``cluster_policies/airflow_local_settings.py`` into ``home/config``.
+        extra_env: more environment (e.g. ``AIRFLOW__...`` overrides).
+        database_url: the metadata DB; a SQLite file in ``home`` by default.
+    """
+
+    home: Path
+    bundles: list[BundleSpec]
+    opa_url: str
+    install_drop_in: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    database_url: str | None = None
+    api_port: int = field(default_factory=free_loopback_port)
+    log_server_port: int = field(default_factory=free_loopback_port)
+
+    def __post_init__(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.install_drop_in:
+            (self.home / "config").mkdir(exist_ok=True)
+            shutil.copy(drop_in(), self.home / "config" / "airflow_local_settings.py")
+
+    @property
+    def teams(self) -> list[str]:
+        """The teams the bundles name, sorted."""
+        return sorted({b.team for b in self.bundles if b.team})
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment every Airflow command of this sandbox runs with."""
+        bundle_config = [
+            {
+                "name": b.name,
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(b.path)},
+                **({"team_name": b.team} if b.team else {}),
+            }
+            for b in self.bundles
+        ]
+        executors = ";".join(["LocalExecutor", *(f"{t}=LocalExecutor" for t in self.teams)])
+        execution_api = f"http://127.0.0.1:{self.api_port}/execution/"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))}
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__MULTI_TEAM": "True",
+                "AIRFLOW__CORE__EXECUTOR": executors,
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundle_config),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url or f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "AIRFLOW__API__PORT": str(self.api_port),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_port),
+                "AIRFLOW__API_AUTH__JWT_SECRET": "airflow-policies-sandbox-" + "0" * 40,
+                # Fixed, so a copy of the DB is readable by another sandbox (throw-away secrets only).
+                "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(hashlib.sha256(b"sandbox").digest()).decode(),
+                # A team's executor reads its own section first, so each team is told where the API server is.
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": execution_api,
+                **{f"AIRFLOW__{t.upper()}___CORE__EXECUTION_API_SERVER_URL": execution_api for t in self.teams},
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "AIRFLOW_POLICIES_OPA_URL": self.opa_url,
+                "AIRFLOW_POLICIES_STATE_DIR": str(self.home / "policy-state"),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def airflow(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow <args>`` in the sandbox and return its completed process."""
+        airflow_cli = Path(sys.executable).with_name("airflow")
+        result = subprocess.run(
+            [str(airflow_cli), *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if check and result.returncode != 0:
+            output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            raise RuntimeError(f"airflow {' '.join(args)} exited {result.returncode}:\n{output}")
+        return result
+
+    def initialise(self) -> None:
+        """Create the metadata DB and the teams the bundles name."""
+        self.airflow("db", "migrate")
+        for team in self.teams:
+            self.airflow("teams", "create", team)
+
+    @contextmanager
+    def serve(self, env: dict[str, str] | None = None, timeout: float = 120) -> Iterator[None]:
+        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends.
+
+        Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
+        """
+        airflow_cli = str(Path(sys.executable).with_name("airflow"))
+        commands = {
+            "api-server": [airflow_cli, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port)],
+            "scheduler": [airflow_cli, "scheduler"],
+        }
+        processes = []
+        try:
+            for name, command in commands.items():
+                process_env = {
+                    **self.env,
+                    "AIRFLOW_POLICIES_DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
+                    **(env or {}),
+                }
+                with (self.home / f"{name}.log").open("w") as log:
+                    # A session of its own, so stopping it also stops the workers and log server it starts.
+                    processes.append(
+                        subprocess.Popen(
+                            command, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                        )
+                    )
+            _wait(lambda: _accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
+            for name, process in zip(commands, processes, strict=True):
+                if process.poll() is not None:
+                    log_tail = (self.home / f"{name}.log").read_text()[-3000:]
+                    raise RuntimeError(f"airflow {name} exited {process.returncode}:\n{log_tail}")
+            yield
+        finally:
+            for process in processes:
+                _signal_group(process, signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process, signal.SIGKILL)
+                    process.wait()
+                # Children outliving their parent (LocalExecutor workers, serve-logs) are stopped too.
+                _signal_group(process, signal.SIGKILL)
+
+    def decisions(self, name: str) -> list[dict[str, Any]]:
+        """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``) wrote."""
+        path = self.home / f"{name}-decisions.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def wait_for(self, done: Callable[[dict[str, Any]], bool], timeout: float = 180) -> dict[str, Any]:
+        """Poll :meth:`state` until ``done(state)``; the last state is returned, or TimeoutError raised."""
+        states: list[dict[str, Any]] = []
+
+        def check() -> bool:
+            states.append(self.state())
+            return done(states[-1])
+
+        _wait(check, timeout, interval=2)
+        return states[-1]
+
+    def state(self) -> dict[str, Any]:
+        """What Airflow recorded in its DB: DAGs (with their tasks' routing), import errors, DAG warnings."""
+        result = subprocess.run(
+            [sys.executable, "-c", "from airflow_policies.local.sandbox import _print_state; _print_state()"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"reading the sandbox DB failed:\n{result.stderr[-3000:]}")
+        state: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return state
+
+
+def _print_state() -> None:
+    """Print the sandbox DB's DAGs and import errors as one JSON line (runs inside the sandbox env)."""
+    from airflow.models.dag import DagModel
+    from airflow.models.dagwarning import DagWarning
+    from airflow.models.errors import ParseImportError
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dags = {}
+        for model in session.scalars(select(DagModel)):
+            serialized = SerializedDagModel.get(model.dag_id, session=session)
+            tasks = {}
+            tags: list[str] = []
+            if serialized is not None:
+                dag = serialized.dag
+                tags = sorted(dag.tags)
+                tasks = {t.task_id: {"queue": t.queue, "pool": t.pool} for t in dag.tasks}
+            dags[model.dag_id] = {
+                "bundle": model.bundle_name,
+                "fileloc": model.relative_fileloc,
+                "stale": bool(model.is_stale),
+                "paused": bool(model.is_paused),
+                "has_import_errors": bool(model.has_import_errors),
+                "tags": tags,
+                "tasks": tasks,
+            }
+        errors = [
+            {"bundle": e.bundle_name, "file": e.filename, "message": e.stacktrace}
+            for e in session.scalars(select(ParseImportError))
+        ]
+        warnings = [
+            {"dag_id": w.dag_id, "warning_type": w.warning_type, "message": w.message}
+            for w in session.scalars(select(DagWarning))
+        ]
+        task_instances = [
+            {
+                "dag_id": ti.dag_id,
+                "task_id": ti.task_id,
+                "run_id": ti.run_id,
+                "state": ti.state,
+                "pool": ti.pool,
+                "queue": ti.queue,
+                "started": ti.start_date is not None,
+            }
+            for ti in session.scalars(select(TaskInstance))
+        ]
+    print(
+        json.dumps(
+            {"dags": dags, "import_errors": errors, "dag_warnings": warnings, "task_instances": task_instances},
+            default=str,
+        )
+    )
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not done within {timeout:.0f}s")
+        time.sleep(interval)

@@ -1,0 +1,46 @@
+"""The checked-in JSON schemas are the ones the models generate."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from airflow_policies.cli import main
+from airflow_policies.commands.report import CheckReport
+from airflow_policies.decision.models import Decision
+from airflow_policies.decision.record import DecisionRecord
+from airflow_policies.document.models import InputDocument
+from airflow_policies.policy.rollout import Rollout
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("input-document", InputDocument),
+        ("decision", Decision),
+        ("check-report", CheckReport),
+        ("decision-log", DecisionRecord),
+        ("rollout", Rollout),
+    ],
+)
+def test_checked_in_schema_is_current(name, model):
+    """Regenerate with `airflow-policies schema` when a model changes."""
+    checked_in = json.loads((REPO / "schemas" / f"{name}.schema.json").read_text())
+    assert checked_in == model.model_json_schema()
+
+
+def test_schema_command_writes_valid_schemas(tmp_path):
+    """`airflow-policies schema` writes one valid JSON schema per document."""
+    assert main(["schema", "--output", str(tmp_path)]) == 0
+    for path in tmp_path.glob("*.schema.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "check-report.schema.json",
+        "decision-log.schema.json",
+        "decision.schema.json",
+        "input-document.schema.json",
+        "rollout.schema.json",
+    ]
