@@ -91,7 +91,7 @@ def main() -> int:
         )
         (home / "dags").mkdir()
         sandbox.initialise()
-        env = sandbox.env | {"AIRFLOW_POLICIES_DECISION_LOG": "none"}
+        env = sandbox.env | {"AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": "none"}
         seconds, result = _timed([sys.executable, "-c", _POPULATE, str(args.dags), str(TASKS)], env)
         if result.returncode != 0:
             print(result.stderr[-3000:], file=sys.stderr)

@@ -105,7 +105,7 @@ def main() -> int:
         sandbox.extra_env.update(
             {
                 "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": str(processes),
-                "AIRFLOW_POLICIES_DECISION_LOG": str(log),
+                "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(log),
             }
         )
         sandbox.initialise()

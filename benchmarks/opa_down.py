@@ -54,14 +54,17 @@ def main() -> int:
             home=Path(_HOME) / "sandbox", bundles=[BundleSpec("team_a_dags", root, "team_a")], opa_url=up
         )
         sandbox.extra_env.update(
-            {"AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT), "AIRFLOW_POLICIES_DECISION_LOG": "none"}
+            {
+                "AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+                "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": "none",
+            }
         )
         sandbox.initialise()
         _command_seconds(sandbox.env, "reserialize", True)  # the first write of every DAG row, untimed
         for round_ in range(args.rounds):
             for mode in timings:
                 shutil.rmtree(sandbox.home / "policy-state", ignore_errors=True)
-                env = sandbox.env | {"AIRFLOW_POLICIES_OPA_URL": urls[mode]}
+                env = sandbox.env | {"AIRFLOW__AIRFLOW_POLICIES__OPA_URL": urls[mode]}
                 seconds = _command_seconds(env, "dag_processor", True)
                 timings[mode].append(seconds)
                 print(f"round {round_ + 1}: {mode:<8} {seconds:6.2f} s", file=sys.stderr, flush=True)

@@ -120,7 +120,7 @@ def main() -> int:
 
     root = Path(_HOME) / "team_a"
     _write_bundle(root, args.files, args.tasks, args.routed)
-    os.environ["AIRFLOW_POLICIES_BUNDLE_TEAMS"] = json.dumps({"team_a_dags": "team_a"})
+    os.environ["AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS"] = json.dumps({"team_a_dags": "team_a"})
     manager = settings.get_policy_plugin_manager()
     plugin = manager.unregister(name="airflow_policies")
 
@@ -136,7 +136,7 @@ def main() -> int:
                 manager.unregister(name="airflow_policies")
 
     with local_opa(repo / "examples" / "registry.yaml") as url:
-        os.environ["AIRFLOW_POLICIES_OPA_URL"] = url
+        os.environ["AIRFLOW__AIRFLOW_POLICIES__OPA_URL"] = url
         reload_configuration()
         parse(True)  # warm imports and OPA's compiled query
         without, with_policy = [], []

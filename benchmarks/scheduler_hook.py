@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-policies-bench-"))
-os.environ["AIRFLOW_POLICIES_DECISION_LOG"] = "none"
+os.environ["AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG"] = "none"
 
 TASKS = 50
 ROUNDS = 7
@@ -65,7 +65,7 @@ def main() -> int:
 
     registry = Path(__file__).resolve().parent.parent / "examples" / "registry.yaml"
     with local_opa(registry) as url:
-        os.environ["AIRFLOW_POLICIES_OPA_URL"] = url
+        os.environ["AIRFLOW__AIRFLOW_POLICIES__OPA_URL"] = url
         reload_configuration()
         dag = _dag()
         session = Session(bind=create_engine("sqlite://"))  # only so the hook finds the TIs' session

@@ -2,17 +2,19 @@
 
 Every DAG is then sent to OPA once at parse time and rejected (import error) or mutated according to
 the team of its bundle, and every task instance the scheduler creates is re-checked
-(``task_instance_mutation_hook``, see docs/enforcement-points.md). Configure with environment variables
-or a YAML file, e.g.::
+(``task_instance_mutation_hook``, see docs/enforcement-points.md). Configure it in Airflow's own
+configuration, section ``[airflow_policies]`` of ``airflow.cfg`` or its environment variables, e.g.::
 
-    AIRFLOW_POLICIES_OPA_URL=http://127.0.0.1:8181
-    AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS=2
-    AIRFLOW_POLICIES_CONFIG=/etc/airflow/airflow-policies.yaml
+    [airflow_policies]
+    opa_url = http://127.0.0.1:8181
+    read_timeout_seconds = 2
+
+    AIRFLOW__AIRFLOW_POLICIES__OPA_URL=http://127.0.0.1:8181
 
 The ``airflow-policies`` package must be installed in Airflow's environment. Installing it also
 registers the ``airflow.policy`` entry point; this file then registers nothing more, so either way
 each DAG is decided exactly once. An invalid configuration stops Airflow at start with a message
-naming the bad field.
+naming the bad option and where it was set.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-for _name in [n for n in os.environ if n.startswith("AIRFLOW_POLICIES_")]:
+for _name in [n for n in os.environ if n.startswith(("AIRFLOW_POLICIES_", "AIRFLOW__AIRFLOW_POLICIES__"))]:
     del os.environ[_name]
 # The circuit breaker's state is per host: the tests get their own, so one test's OPA outage does not open
 # the breaker of another test (or of a real deployment on this machine).
-os.environ["AIRFLOW_POLICIES_STATE_DIR"] = str(_HOME / "policy-state")
+os.environ["AIRFLOW__AIRFLOW_POLICIES__STATE_DIR"] = str(_HOME / "policy-state")
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "examples" / "dags"

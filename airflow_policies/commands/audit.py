@@ -165,7 +165,9 @@ def register(commands: Subcommands) -> None:
         "audit", help="decide on every DAG in Airflow's metadata DB (current rules, or a candidate rule directory)"
     )
     audit.add_argument("--bundle", action="append", help="only this bundle (repeatable; default: every bundle)")
-    audit.add_argument("--config", type=Path, help="airflow-policies YAML config file")
+    audit.add_argument(
+        "--config", type=Path, help="deprecated YAML config file (use [airflow_policies] in airflow.cfg)"
+    )
     audit.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     audit.add_argument("--opa-url", help="ask this OPA (default: the configured one, i.e. the current rules)")
     audit.add_argument(

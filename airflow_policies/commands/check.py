@@ -36,19 +36,33 @@ from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.policy.rollout import expiring, load_rollout
 from airflow_policies.policy.rule_index import declared_rules
 
-__all__ = ["check_folder"]
+__all__ = ["check_files", "dag_files"]
 
 
-def _dag_files(root: Path) -> list[Path]:
+def dag_files(paths: list[Path], root: Path) -> list[Path]:
+    """The DAG files to parse: every file Airflow would parse under a directory, and each file named.
+
+    Raises:
+        ConfigurationError: a path does not exist or lies outside the bundle root.
+    """
     from airflow.utils.file import find_dag_file_paths
 
-    if root.is_file():
-        return [root]
-    return sorted(Path(p) for p in find_dag_file_paths(root, safe_mode=False))
+    files: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            raise ConfigurationError(f"{path} does not exist")
+        if not path.resolve().is_relative_to(root):
+            raise ConfigurationError(f"{path} is outside the bundle root {root}; pass --bundle-root DIR")
+        if path.is_dir():
+            files.update(Path(p).resolve() for p in find_dag_file_paths(path.resolve(), safe_mode=False))
+        else:
+            files.add(path.resolve())
+    return sorted(files)
 
 
-def check_folder(
-    folder: Path,
+def check_files(
+    files: list[Path],
+    root: Path,
     bundle: BundleInfo,
     evaluate: Callable[[InputDocument], Decision],
     *,
@@ -57,19 +71,19 @@ def check_folder(
     max_input_bytes: int = MAX_INPUT_BYTES,
     on_file: Callable[[int, int, Path], None] | None = None,
 ) -> CheckReport:
-    """Parse every DAG file under ``folder`` (its own bundle root) and decide on each DAG.
+    """Parse each DAG file (as deployed under the bundle root ``root``) and decide on each of its DAGs.
 
     Args:
-        folder: bundle root, or one DAG file.
+        files: DAG files under ``root`` (see :func:`dag_files`).
+        root: the bundle root the files are deployed from (their ``relative_fileloc`` is relative to it).
         bundle: bundle name and team, as resolved by the caller.
-        evaluate: the decision function (an :class:`~airflow_policies.decision.opa_client.OpaEvaluator`'s ``evaluate``).
+        evaluate: the decision function (an :class:`~airflow_policies.decision.opa_client.OpaEvaluator`'s
+            ``evaluate``).
         failure_mode: the outcome of a DAG no trustworthy decision can be had for.
         decision_log: where each decision's log line goes (``none``, ``stderr`` or a file).
         max_input_bytes: a larger input document is not sent to OPA; the DAG is undecidable.
         on_file: progress callback ``(index, total, path)``.
     """
-    root = folder if folder.is_dir() else folder.parent
-    files = _dag_files(folder)
     results = []
     for index, path in enumerate(files, start=1):
         if on_file is not None:
@@ -85,13 +99,32 @@ def check_folder(
     return CheckReport(bundle=bundle.name or "", team=bundle.team, files=results)
 
 
+def _bundle_root(paths: list[Path], given: Path | None) -> Path:
+    """The bundle root as the user wrote it (reports name files under it, so CI annotations stay relative)."""
+    if given is not None:
+        if not given.is_dir():
+            raise ConfigurationError(f"--bundle-root {given} is not a directory")
+        return given
+    if len(paths) == 1:
+        return paths[0] if paths[0].is_dir() else paths[0].parent
+    # Several paths (e.g. the files pre-commit passes, relative to the repository): the working directory.
+    return Path()
+
+
 def register(commands: Subcommands) -> None:
     """Add this command's parser."""
-    check = commands.add_parser("check", help="parse a DAG folder and decide on every DAG")
-    check.add_argument("path", type=Path, help="bundle root (or one DAG file)")
+    check = commands.add_parser("check", help="parse DAG files and decide on every DAG")
+    check.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="bundle root, or DAG files and folders")
+    check.add_argument(
+        "--bundle-root",
+        type=Path,
+        help="the folder the bundle is deployed from (default: PATH if it is the only one, else the working directory)",
+    )
     check.add_argument("--bundle", required=True, help="bundle name the folder is deployed as")
     check.add_argument("--team", help="team owning the bundle (default: from Airflow / the configuration)")
-    check.add_argument("--config", type=Path, help="airflow-policies YAML config file")
+    check.add_argument(
+        "--config", type=Path, help="deprecated YAML config file (use [airflow_policies] in airflow.cfg)"
+    )
     check.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     check.add_argument("--opa-url", help="use this OPA instead of starting a local one")
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
@@ -110,9 +143,10 @@ def register(commands: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Parse the folder, decide on every DAG, print the report; exit 1 if anything is rejected."""
-    if not args.path.exists():
-        raise ConfigurationError(f"{args.path} does not exist")
+    """Parse the files, decide on every DAG, print the report; exit 1 if anything is rejected."""
+    shown_root = _bundle_root(args.paths, args.bundle_root)
+    root = shown_root.resolve()
+    files = dag_files(args.paths, root)
     settings = load_settings(args.config)
     rollout = args.rollout or settings.rollout
     if args.expiring_within is not None and rollout is None:
@@ -125,8 +159,9 @@ def run(args: argparse.Namespace) -> int:
     team_rules = args.team_rules or settings.team_rules
     with opa_for_command(args, explicit_url, args.registry or settings.registry, rollout, team_rules) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
-        report = check_folder(
-            args.path.resolve(),
+        report = check_files(
+            files,
+            root,
             bundle,
             evaluator.evaluate,
             failure_mode=settings.failure_mode_at("check"),
@@ -142,5 +177,5 @@ def run(args: argparse.Namespace) -> int:
             load_rollout(rollout, known), args.expiring_within, datetime.datetime.now(datetime.timezone.utc).date()
         )
         report = report.model_copy(update={"expiring_exceptions": soon})
-    print_report(args, report, args.path if args.path.is_dir() else args.path.parent)
+    print_report(args, report, shown_root)
     return EXIT_REJECTED if report.failed else EXIT_OK

@@ -59,7 +59,7 @@ def opa_for_command(
 
     if registry is None:
         raise ConfigurationError(
-            "no OPA to ask: pass --opa-url (or set AIRFLOW_POLICIES_OPA_URL) to use a running OPA, "
+            "no OPA to ask: pass --opa-url (or set AIRFLOW__AIRFLOW_POLICIES__OPA_URL) to use a running OPA, "
             "or --registry FILE to start a local one with the shipped rules"
         )
     with local_opa(registry, args.rego, rollout=rollout, team_rules=team_rules) as url:

@@ -31,7 +31,7 @@ def register(commands: Subcommands) -> None:
     sync.add_argument("--output", type=Path, help="write the merged registry here (default: stdout)")
     sync.add_argument("--dry-run", action="store_true", help="write nothing; print the diff against what OPA holds")
     sync.add_argument("--opa-url", help="the OPA the dry run compares with (default: the configured one)")
-    sync.add_argument("--config", type=Path, help="airflow-policies YAML config file")
+    sync.add_argument("--config", type=Path, help="deprecated YAML config file (use [airflow_policies] in airflow.cfg)")
     sync.set_defaults(handler=run)
 
 

@@ -21,7 +21,7 @@ from airflow_policies.exceptions import (
 
 __all__ = ["OpaEvaluator"]
 
-_HINT = "check that OPA is running and reachable, or set AIRFLOW_POLICIES_OPA_URL"
+_HINT = "check that OPA is running and reachable, or set AIRFLOW__AIRFLOW_POLICIES__OPA_URL"
 # A refused connection is retried once after this pause: the request never reached OPA, so the retry is
 # safe, and it rides over an OPA restart. Timeouts and HTTP errors are never retried.
 _REFUSED_RETRY_PAUSE = 0.2
@@ -95,7 +95,7 @@ class OpaEvaluator:
         except requests.Timeout:
             raise OpaTimeoutError(
                 f"OPA at {self.url} did not answer within {self._settings.read_timeout_seconds}s (read timeout); "
-                f"check OPA's load and logs, or raise AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"
+                f"check OPA's load and logs, or raise AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS"
             ) from None
         except requests.ConnectionError as exc:
             raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None

@@ -96,7 +96,7 @@ def judge(
             raise InputTooLargeError(
                 f"the input document of DAG '{document.dag.dag_id}' is {len(payload) / 1e6:.1f} MB "
                 f"({len(document.tasks)} tasks), over the limit of {max_input_bytes / 1e6:.1f} MB; split the DAG, or "
-                "raise AIRFLOW_POLICIES_MAX_INPUT_BYTES (and OPA's memory with it)"
+                "raise AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES (and OPA's memory with it)"
             )
         if breaker is not None:
             breaker.before_call()

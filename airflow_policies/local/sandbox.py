@@ -106,8 +106,8 @@ class AirflowSandbox:
                 **{f"AIRFLOW__{t.upper()}___CORE__EXECUTION_API_SERVER_URL": execution_api for t in self.teams},
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-                "AIRFLOW_POLICIES_OPA_URL": self.opa_url,
-                "AIRFLOW_POLICIES_STATE_DIR": str(self.home / "policy-state"),
+                "AIRFLOW__AIRFLOW_POLICIES__OPA_URL": self.opa_url,
+                "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(self.home / "policy-state"),
             }
         )
         env.update(self.extra_env)
@@ -146,7 +146,7 @@ class AirflowSandbox:
             for name, command in commands.items():
                 process_env = {
                     **self.env,
-                    "AIRFLOW_POLICIES_DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
+                    "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
                     **(env or {}),
                 }
                 with (self.home / f"{name}.log").open("w") as log:

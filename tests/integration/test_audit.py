@@ -50,10 +50,10 @@ def deployment(request, opa_url: str, tmp_path_factory: pytest.TempPathFactory) 
             opa_url=opa_url,
             database_url=database_url,
         )
-        sandbox.extra_env["AIRFLOW_POLICIES_DISABLED_POINTS"] = '["dag_processor_manager"]'
+        sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS"] = '["dag_processor_manager"]'
         sandbox.initialise()
         sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
-        sandbox.extra_env.pop("AIRFLOW_POLICIES_DISABLED_POINTS")
+        sandbox.extra_env.pop("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS")
         yield sandbox
 
 

@@ -24,7 +24,7 @@ def _sandbox(home: Path, opa_url: str, files: int) -> AirflowSandbox:
     sandbox = AirflowSandbox(
         home=home / "airflow", bundles=[BundleSpec("team_a_dags", bundle, "team_a")], opa_url=opa_url
     )
-    sandbox.extra_env["AIRFLOW_POLICIES_DECISION_LOG"] = str(home / "decisions.jsonl")
+    sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG"] = str(home / "decisions.jsonl")
     return sandbox
 
 
@@ -70,7 +70,7 @@ def test_hanging_opa_costs_one_timeout_across_the_forked_children(tmp_path: Path
         hanging.bind(("127.0.0.1", 0))
         hanging.listen(64)
         sandbox = _sandbox(tmp_path, f"http://127.0.0.1:{hanging.getsockname()[1]}", files=HANGING_FILES)
-        sandbox.extra_env["AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"] = "1"
+        sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS"] = "1"
         sandbox.extra_env["AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES"] = "1"
         sandbox.initialise()
         sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)

@@ -237,7 +237,7 @@ def test_rewriting_the_environment_does_not_change_the_team(parse, monkeypatch):
     """DAG code that remaps its bundle to team B in os.environ (which Airflow's conf follows) is still
     judged as team A: the mapping was read before any DAG file ran."""
     # Set through monkeypatch (to their defaults) so what the DAG file writes is undone after the test.
-    monkeypatch.setenv("AIRFLOW_POLICIES_BUNDLE_TEAMS", "{}")
+    monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS", "{}")
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
     bag = parse(
         {
@@ -246,7 +246,7 @@ def test_rewriting_the_environment_does_not_change_the_team(parse, monkeypatch):
         os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps([{
             "name": "team_a_dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": "/tmp"}, "team_name": "team_b"}])
-        os.environ["AIRFLOW_POLICIES_BUNDLE_TEAMS"] = '{"team_a_dags": "team_b"}'
+        os.environ["AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS"] = '{"team_a_dags": "team_b"}'
         os.environ["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] = "team_b"
         with DAG("team_a__x", schedule=None, start_date=START):
             SQLExecuteQueryOperator(task_id="q", conn_id="team_b_warehouse", sql="select 1")

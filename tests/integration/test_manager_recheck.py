@@ -20,7 +20,7 @@ def _run(home: Path, opa_url: str, env: dict[str, str] | None = None) -> dict:
         home=home, bundles=[BundleSpec("team_a_dags", LAYERS / "team_a", "team_a")], opa_url=opa_url
     )
     decision_log = home / "decisions.jsonl"
-    sandbox.extra_env |= {"AIRFLOW_POLICIES_DECISION_LOG": str(decision_log), **(env or {})}
+    sandbox.extra_env |= {"AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(decision_log), **(env or {})}
     sandbox.initialise()
     sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
     records = [json.loads(line) for line in decision_log.read_text().splitlines()] if decision_log.exists() else []
@@ -64,7 +64,7 @@ def test_a_compliant_dag_is_persisted_after_both_checks(checked):
 
 def test_without_the_manager_check_the_tamper_dag_gets_in(opa_url, tmp_path):
     """The control: with the manager's re-check switched off, the same file reaches the DB on team B's queue."""
-    state = _run(tmp_path, opa_url, {"AIRFLOW_POLICIES_DISABLED_POINTS": '["dag_processor_manager"]'})
+    state = _run(tmp_path, opa_url, {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": '["dag_processor_manager"]'})
     assert state["dags"]["team_a__tamper"]["tasks"] == {
         "read_team_b_warehouse": {"queue": "team_b", "pool": "default_pool"}
     }

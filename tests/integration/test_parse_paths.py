@@ -36,7 +36,7 @@ def state(request: pytest.FixtureRequest, opa_url: str, tmp_path_factory: pytest
     """The DB after one parse of the example bundles by the given Airflow command."""
     sandbox = _example_sandbox(tmp_path_factory.mktemp("airflow-home"), opa_url)
     decision_log = sandbox.home / "decisions.jsonl"
-    sandbox.extra_env["AIRFLOW_POLICIES_DECISION_LOG"] = str(decision_log)
+    sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG"] = str(decision_log)
     assert (sandbox.home / "config" / "airflow_local_settings.py").is_file()
     sandbox.initialise()
     sandbox.airflow(*PARSE_COMMANDS[request.param], timeout=240)

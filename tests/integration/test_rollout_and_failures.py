@@ -64,7 +64,7 @@ def _log(path: Path) -> dict[str, dict]:
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:
-    return {"AIRFLOW_POLICIES_DECISION_LOG": str(tmp_path / "decisions.jsonl"), **more}
+    return {"AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(tmp_path / "decisions.jsonl"), **more}
 
 
 def test_actions_per_enforcement_point(parse: Parse, rollout_opa: str, tmp_path: Path, rollout_file: Path):
@@ -220,7 +220,7 @@ def test_slow_opa_costs_one_timeout_then_the_breaker_fails_fast(parse: Parse, fa
     """A slow OPA: the first DAG waits one read timeout, the next ones are rejected without a request."""
     fake_opa.delay = 3.0
     files = {f"dag_{n}.py": COMPLIANT.format(dag_id=f"team_a__dag_{n}") for n in range(4)}
-    bag = parse(files, url=fake_opa.url, env=_env(tmp_path, AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS="0.3"))
+    bag = parse(files, url=fake_opa.url, env=_env(tmp_path, AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS="0.3"))
     assert bag.dags == {}
     assert sorted("circuit breaker open" in error for error in bag.import_errors.values()) == [False, True, True, True]
     assert all("did not answer within 0.3s (read timeout)" in error for error in bag.import_errors.values())
@@ -233,7 +233,7 @@ def test_fail_open_admits_and_tells_the_authors(parse: Parse, tmp_path: Path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = _env(tmp_path, AIRFLOW_POLICIES_FAILURE_MODE='{"cli": "open"}')
+    env = _env(tmp_path, AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE='{"cli": "open"}')
     bag = parse({"etl.py": COMPLIANT.format(dag_id="team_a__etl")}, url=dead, env=env)
     assert set(bag.dags) == {"team_a__etl"}
     (warning,) = bag.dag_warnings

@@ -31,7 +31,7 @@ def template_db(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A metadata DB with the teams, pools, connections and variable, and both DAGs parsed (the manager's
     re-check off, so the tamper DAG got in)."""
     sandbox = _sandbox(tmp_path_factory.mktemp("template"), opa_url)
-    sandbox.extra_env["AIRFLOW_POLICIES_DISABLED_POINTS"] = json.dumps(MANAGER_OFF)
+    sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS"] = json.dumps(MANAGER_OFF)
     sandbox.initialise()
     sandbox.airflow("pools", "set", "team_a_pool", "4", "team A", "--team-name", "team_a")
     sandbox.airflow("pools", "set", "airflow_policies_quarantine", "0", "task instances airflow-policies rejects")
@@ -67,9 +67,9 @@ def _run(template_db: Path, home: Path, opa_url: str, disabled: list[str], until
     sandbox = _sandbox(home, opa_url)
     for part in template_db.parent.glob("airflow.db*"):  # with SQLite's write-ahead log, if any
         shutil.copy(part, home / part.name)
-    env = {"AIRFLOW_POLICIES_DISABLED_POINTS": json.dumps(disabled)}
+    env = {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": json.dumps(disabled)}
     if url is not None:
-        env["AIRFLOW_POLICIES_OPA_URL"] = url
+        env["AIRFLOW__AIRFLOW_POLICIES__OPA_URL"] = url
     with sandbox.serve(env=env):
         state = sandbox.wait_for(until)
     return sandbox, state

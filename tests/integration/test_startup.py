@@ -22,10 +22,10 @@ def sandbox(tmp_path) -> AirflowSandbox:
 
 def test_invalid_configuration_stops_airflow_naming_the_field(sandbox):
     """A bad setting makes every Airflow command fail at start, naming the field and its variable."""
-    sandbox.extra_env["AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS"] = "-5"
+    sandbox.extra_env["AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS"] = "-5"
     result = sandbox.airflow("version", check=False)
     assert result.returncode != 0
-    assert "read_timeout_seconds (AIRFLOW_POLICIES_READ_TIMEOUT_SECONDS)" in result.stderr
+    assert "read_timeout_seconds (AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS)" in result.stderr
 
 
 def test_drop_in_and_entry_point_register_the_hook_once(sandbox):
@@ -43,3 +43,25 @@ def test_drop_in_and_entry_point_register_the_hook_once(sandbox):
     names, location = result.stdout.strip().splitlines()[-2:]
     assert names == "['airflow_policies']"
     assert location == str(sandbox.home / "config" / "airflow_local_settings.py")
+
+
+def test_options_are_in_airflow_config_tooling(sandbox):
+    """`airflow config` knows the [airflow_policies] options: a value set in airflow.cfg is read back by Airflow
+    and decides the policy's settings; an unset option reports the package's default."""
+    (sandbox.home / "airflow.cfg").write_text("[airflow_policies]\nread_timeout_seconds = 7.5\n")
+    assert sandbox.airflow("config", "get-value", "airflow_policies", "read_timeout_seconds").stdout.strip() == "7.5"
+    assert sandbox.airflow("config", "get-value", "airflow_policies", "decision_path").stdout.strip() == (
+        "airflow_policies/main/decision"
+    )
+    listed = sandbox.airflow("config", "list", "--section", "airflow_policies", "--include-descriptions").stdout
+    assert "# Time allowed between bytes of OPA's answer once connected." in listed
+    probe = "from airflow_policies._config import settings; print(settings().read_timeout_seconds)"
+    result = subprocess.run([sys.executable, "-c", probe], env=sandbox.env, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "7.5", result.stderr
+
+
+def test_invalid_option_in_airflow_cfg_stops_airflow_naming_the_file(sandbox):
+    (sandbox.home / "airflow.cfg").write_text("[airflow_policies]\nmax_input_bytes = 12\n")
+    result = sandbox.airflow("version", check=False)
+    assert result.returncode != 0
+    assert f"max_input_bytes ([airflow_policies] max_input_bytes in {sandbox.home / 'airflow.cfg'})" in result.stderr

@@ -112,7 +112,11 @@ def test_worker_starts_a_task_under_an_exception(worker, tmp_path):
     sandbox, _ = worker
     log = tmp_path / "decisions.jsonl"
     started = _start_task(
-        sandbox, "team_a__legacy_export", "export", "legacy_export.py", {"AIRFLOW_POLICIES_DECISION_LOG": str(log)}
+        sandbox,
+        "team_a__legacy_export",
+        "export",
+        "legacy_export.py",
+        {"AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(log)},
     )
     assert started == {"queue": "team_a", "pool": "team_b_pool"}
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
@@ -128,10 +132,10 @@ def test_worker_with_opa_unreachable_follows_its_failure_mode(worker, tmp_path, 
     sandbox, _ = worker
     log = tmp_path / "decisions.jsonl"
     env = {
-        "AIRFLOW_POLICIES_OPA_URL": "http://127.0.0.1:9",
-        "AIRFLOW_POLICIES_FAILURE_MODE": json.dumps({"worker": mode}),
-        "AIRFLOW_POLICIES_STATE_DIR": str(tmp_path / "state"),
-        "AIRFLOW_POLICIES_DECISION_LOG": str(log),
+        "AIRFLOW__AIRFLOW_POLICIES__OPA_URL": "http://127.0.0.1:9",
+        "AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE": json.dumps({"worker": mode}),
+        "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(tmp_path / "state"),
+        "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(log),
     }
     assert _start_task(sandbox, "team_a__etl", "load", "etl.py", env) == expected
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]

@@ -28,6 +28,7 @@ LAYERS = {
     "local": 6,
     "commands": 7,
     "cli": 8,
+    "provider_info": 8,
 }
 
 

@@ -109,7 +109,8 @@ class TestOpaEvaluator:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        with pytest.raises(OpaUnavailableError, match=rf"127.0.0.1:{port}.*unreachable.*AIRFLOW_POLICIES_OPA_URL"):
+        unreachable = rf"127.0.0.1:{port}.*unreachable.*AIRFLOW__AIRFLOW_POLICIES__OPA_URL"
+        with pytest.raises(OpaUnavailableError, match=unreachable):
             _evaluator(f"http://127.0.0.1:{port}").evaluate(document)
 
     @pytest.mark.parametrize(

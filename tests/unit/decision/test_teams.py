@@ -32,15 +32,17 @@ def multi_team(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestReadBundleTeams:
-    def test_multi_team_reads_airflow_bundle_config(self, multi_team):
+    def test_multi_team_reads_airflow_bundle_config(self, multi_team, monkeypatch: pytest.MonkeyPatch):
         """With multi_team on, Airflow's dag_bundle_config_list decides, and our mapping is ignored."""
-        settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_b"}'})
+        monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS", '{"team_a_dags": "team_b"}')
+        settings = load_settings(environ={})
         assert dict(read_bundle_teams(settings)) == {"team_a_dags": "team_a", "shared_dags": None}
 
     def test_without_multi_team_our_mapping_decides(self, monkeypatch: pytest.MonkeyPatch):
         """With multi_team off, the bundle_teams setting maps bundles to teams."""
         monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "False")
-        settings = load_settings(environ={"AIRFLOW_POLICIES_BUNDLE_TEAMS": '{"team_a_dags": "team_a"}'})
+        monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS", '{"team_a_dags": "team_a"}')
+        settings = load_settings(environ={})
         assert dict(read_bundle_teams(settings)) == {"team_a_dags": "team_a"}
 
     def test_the_mapping_is_read_only(self, multi_team):

@@ -223,4 +223,4 @@ def test_an_oversized_input_document_is_undecidable_and_says_why():
     )  # fmt: skip
     assert record.outcome == "failed_closed" and len(sent) == 1
     assert "DAG 'team_a__big' is 0.2 MB (400 tasks), over the limit of 0.1 MB" in (record.error or "")
-    assert "AIRFLOW_POLICIES_MAX_INPUT_BYTES" in (record.error or "")
+    assert "AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES" in (record.error or "")

@@ -5,10 +5,10 @@
 #   id: bundles.teamless_bundle
 #   remediation: >-
 #     Map the bundle to its team with team_name in [dag_processor] dag_bundle_config_list (multi_team on)
-#     or in AIRFLOW_POLICIES_BUNDLE_TEAMS, or set teamless_bundles to allow in the registry.
+#     or in [airflow_policies] bundle_teams, or set teamless_bundles to allow in the registry.
 #   severity: high
 #   action: deny
-#   version: 1.0.0
+#   version: 1.0.1
 package airflow_policies.rules.bundles.teamless_bundle
 
 import data.airflow_policies.lib.result

@@ -11,7 +11,7 @@ test_deny_teamless_bundle if {
 		"message": "bundle 'some_dags' has no team, so its DAGs cannot be checked against team boundaries",
 		"remediation": concat(" ", [
 			"Map the bundle to its team with team_name in [dag_processor] dag_bundle_config_list (multi_team on)",
-			"or in AIRFLOW_POLICIES_BUNDLE_TEAMS, or set teamless_bundles to allow in the registry.",
+			"or in [airflow_policies] bundle_teams, or set teamless_bundles to allow in the registry.",
 		]),
 		"details": {"bundle": "some_dags"},
 		"action": "deny",
