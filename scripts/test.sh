@@ -7,6 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/bootstrap.sh
 bash scripts/install-postgres.sh
+bash scripts/install-chromium.sh
 bash scripts/check-rego.sh
 bash scripts/check-python.sh
 exec .venv/bin/python -m pytest "$@"

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,17 @@ from airflow_policies.commands.common import (
 )
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.local.opa_server import local_opa
-from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec, UserSpec
 
 __all__ = ["run_demo"]
 
 _BUNDLES = (("team_a_dags", "team_a"), ("team_b_dags", "team_b"), ("shared_dags", None))
+#: Who can log in to the demo's UI (SimpleAuthManager): a viewer per team, and an admin who sees both.
+_USERS = {
+    "alice": UserSpec(role="viewer", password="alice", teams=("team_a",)),
+    "bob": UserSpec(role="viewer", password="bob", teams=("team_b",)),
+    "admin": UserSpec(role="admin", password="admin"),
+}
 _RULE = re.compile(r"^\s+- \[([a-z_.]+)\] (.*)$", re.MULTILINE)
 
 
@@ -83,13 +90,33 @@ def _bundle_mode_opa(work: Path) -> Iterator[str]:
             yield url
 
 
-def run_demo(workdir: Path | None = None, *, opa_decision_log: Path | None = None, bundle_mode: bool = False) -> int:
+def _serve(sandbox: AirflowSandbox) -> None:
+    """Run the API server until interrupted, and say where the Policies page is and who can log in."""
+    with sandbox.serve():
+        print(f"\nAirflow UI: {sandbox.url}/   Policies page: {sandbox.url}/airflow-policies/", flush=True)
+        for name, user in _USERS.items():
+            teams = ", ".join(user.teams) or "every team"
+            print(f"  log in as {name} / {user.password}  ({user.role}, sees {teams})", flush=True)
+        print("Ctrl-C stops the API server, the scheduler and OPA.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+
+
+def run_demo(
+    workdir: Path | None = None,
+    *,
+    opa_decision_log: Path | None = None,
+    bundle_mode: bool = False,
+    serve: bool = False,
+) -> int:
     """Run the demo and print a table of outcomes; returns the process exit code.
 
     Args:
         workdir: keep the demo's AIRFLOW_HOME here instead of a temporary directory.
         opa_decision_log: switch on OPA's own decision logging, into this file.
         bundle_mode: OPA pulls the policy as a signed bundle from a local bundle server, as in production.
+        serve: then run the API server (UI and Policies page) until interrupted.
     """
     home = workdir or Path(tempfile.mkdtemp(prefix="airflow-policies-demo-"))
     if workdir and home.exists():
@@ -103,15 +130,18 @@ def run_demo(workdir: Path | None = None, *, opa_decision_log: Path | None = Non
         else local_opa(example_registry(), rollout=example_rollout(), decision_log=opa_decision_log)
     )
     with opa as url:
-        sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url)
+        sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url, users=_USERS)
         print(f"OPA at {url}; AIRFLOW_HOME={home} (multi_team on, drop-in installed)", flush=True)
         print("airflow db migrate; airflow teams create team_a team_b ...", flush=True)
         sandbox.initialise()
         print("airflow dags reserialize  (every DAG file parsed by Airflow, one OPA decision per DAG) ...", flush=True)
         sandbox.airflow("dags", "reserialize")
         state = sandbox.state()
-    print("OPA stopped.\n")
-    print(_table(_rows(sandbox, state)))
+        print()
+        print(_table(_rows(sandbox, state)))
+        if serve:
+            _serve(sandbox)
+    print("OPA stopped.")
     if workdir is None:
         shutil.rmtree(home, ignore_errors=True)
     else:
@@ -127,6 +157,9 @@ def register(commands: Subcommands) -> None:
     demo.add_argument(
         "--bundle-mode", action="store_true", help="OPA pulls the policy as a signed bundle from a local bundle server"
     )
+    demo.add_argument(
+        "--serve", action="store_true", help="then run Airflow's API server (UI, Policies page) until Ctrl-C"
+    )
     demo.set_defaults(handler=_run)
 
 
@@ -136,4 +169,6 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             "--opa-decision-log is for the default mode; in bundle mode OPA's log is in the workdir"
         )
-    return run_demo(args.workdir, opa_decision_log=args.opa_decision_log, bundle_mode=args.bundle_mode)
+    return run_demo(
+        args.workdir, opa_decision_log=args.opa_decision_log, bundle_mode=args.bundle_mode, serve=args.serve
+    )

@@ -15,6 +15,7 @@ from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.document.models import InputDocument
 from airflow_policies.policy.rollout import Rollout
+from airflow_policies.ui.report import PolicyReport
 
 __all__ = ["register"]
 
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         ("check-report", CheckReport),
         ("decision-log", DecisionRecord),
         ("rollout", Rollout),
+        ("policy-report", PolicyReport),
     )
     for name, model in models:
         target = args.output / f"{name}.schema.json"

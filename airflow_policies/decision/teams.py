@@ -18,7 +18,7 @@ from airflow_policies._config import Settings, settings
 from airflow_policies.document.models import BundleInfo
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["bundle_info", "bundle_info_from_db", "configured_bundle_teams", "read_bundle_teams"]
+__all__ = ["bundle_info", "bundle_info_from_db", "bundle_teams_from_db", "configured_bundle_teams", "read_bundle_teams"]
 
 
 def _airflow_bundle_teams() -> dict[str, str | None]:
@@ -65,3 +65,13 @@ def bundle_info_from_db(bundle_name: str | None, session: Any) -> BundleInfo:  #
     if bundle_name and conf.getboolean("core", "multi_team", fallback=False):
         return BundleInfo(name=bundle_name, team=DagBundleModel.get_team_name(bundle_name, session=session))
     return bundle_info(bundle_name)
+
+
+def bundle_teams_from_db(bundle_names: set[str], session: Any) -> dict[str, str | None]:  # noqa: ANN401 - a session
+    """bundle -> team for many bundles in one query (``multi_team`` on), else from the configured mapping."""
+    from airflow.models.dagbundle import DagBundleModel
+
+    if conf.getboolean("core", "multi_team", fallback=False):
+        found = DagBundleModel.get_team_names(sorted(bundle_names), session=session)
+        return {name: found.get(name) for name in bundle_names}
+    return {name: configured_bundle_teams().get(name) for name in bundle_names}

@@ -1,19 +1,33 @@
-"""Turn a verdict into an import error, a DAG warning, or mutations of the DAG."""
+"""Turn a verdict into an import error, a DAG warning, or mutations of the DAG.
+
+The texts of import errors and DAG warnings are this module's format, and :func:`parse_messages` reads them
+back (the policy report page lists them): the two live side by side so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.exceptions import AirflowClusterPolicyViolation
 from airflow.sdk.definitions.mappedoperator import MappedOperator
+from pydantic import BaseModel, ConfigDict
 
 from airflow_policies.decision.record import DecisionRecord, MutationChange
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
-__all__ = ["apply_mutations", "enforce", "rejection_message", "warning_message"]
+__all__ = [
+    "ParsedFinding",
+    "ParsedMessage",
+    "apply_mutations",
+    "enforce",
+    "parse_messages",
+    "rejection_message",
+    "warning_message",
+]
 
 
 def _subject(record: DecisionRecord) -> str:
@@ -31,12 +45,16 @@ def _findings(record: DecisionRecord, effect: str) -> list[str]:
     return lines
 
 
+def _provenance(record: DecisionRecord) -> str:
+    return f"  (decided at {record.enforcement_point} by policy {record.policy_revision or 'unknown'})"
+
+
 def rejection_message(record: DecisionRecord) -> str:
     """One import-error text: every denied rule with its task and fix, or why no decision was had."""
     if record.outcome == "failed_closed":
         return (
             f"{_subject(record)} was rejected because airflow-policies could not decide on it (fail closed): "
-            f"{record.error}"
+            f"{record.error}\n{_provenance(record)}"
         )
     denied = _findings(record, "deny")
     count = len([v for v in record.violations if v.effect == "deny"])
@@ -44,13 +62,16 @@ def rejection_message(record: DecisionRecord) -> str:
     warned = _findings(record, "warn")
     if warned:
         lines += ["and would also be warned about:", *warned]
-    return "\n".join(lines)
+    return "\n".join([*lines, _provenance(record)])
 
 
 def warning_message(record: DecisionRecord) -> str | None:
     """The text shown to the DAG's authors for an admitted DAG, or ``None`` when there is nothing to say."""
     if record.outcome == "failed_open":
-        return f"airflow-policies: {_subject(record)} was admitted unchecked (fail open): {record.error}"
+        return (
+            f"airflow-policies: {_subject(record)} was admitted unchecked (fail open): {record.error}\n"
+            f"{_provenance(record)}"
+        )
     lines = _findings(record, "warn")
     lines += [
         f"  ~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
@@ -59,7 +80,7 @@ def warning_message(record: DecisionRecord) -> str | None:
     ]
     if not lines:
         return None
-    return "\n".join([f"airflow-policies: {_subject(record)} is admitted, but:", *lines])
+    return "\n".join([f"airflow-policies: {_subject(record)} is admitted, but:", *lines, _provenance(record)])
 
 
 def _converted(change: MutationChange) -> Any:  # noqa: ANN401 - depends on the field
@@ -100,3 +121,98 @@ def enforce(dag: DAG, record: DecisionRecord) -> str | None:
         raise AirflowClusterPolicyViolation(rejection_message(record))
     apply_mutations(dag, record.mutations)
     return warning_message(record)
+
+
+class ParsedFinding(BaseModel):
+    """One finding of an import error or DAG warning written by this module."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    effect: Literal["deny", "warn"]
+    task_id: str | None
+    message: str
+    remediation: str | None = None
+
+
+class ParsedMessage(BaseModel):
+    """One DAG's verdict as its import error or DAG warning states it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dag_id: str
+    bundle: str
+    team: str | None
+    outcome: Literal["rejected", "failed_closed", "warned", "failed_open"]
+    findings: list[ParsedFinding]
+    error: str | None = None
+    enforcement_point: str | None = None
+    policy_revision: str | None = None
+
+
+_HEADER = re.compile(
+    r"^(?:AirflowClusterPolicyViolation: |airflow-policies: )?DAG '(?P<dag_id>[^']*)' "
+    r"\(bundle '(?P<bundle>[^']*)', (?:team '(?P<team>[^']*)'|no team)\) (?P<verdict>breaks \d+ team-boundary rules?:"
+    r"|was rejected because airflow-policies could not decide on it \(fail closed\): "
+    r"|is admitted, but:|was admitted unchecked \(fail open\): )(?P<rest>.*)$"
+)
+_FINDING = re.compile(r"^  - \[(?P<rule>[^\]]+)\] (?P<message>.*)$")
+_WARNED_MUTATION = re.compile(r"^  ~ (?:task '(?P<task_id>[^']*)'|the DAG): (?P<change>.*) \[(?P<rule>[^\]]+)\]$")
+_PROVENANCE = re.compile(r"^  \(decided at (?P<point>\S+) by policy (?P<revision>.*)\)$")
+_TASK = re.compile(r"^task '(?P<task_id>[^']*)'")
+_OUTCOMES: dict[str, Literal["rejected", "failed_closed", "warned", "failed_open"]] = {
+    "breaks": "rejected",
+    "was rejected": "failed_closed",
+    "is admitted": "warned",
+    "was admitted": "failed_open",
+}
+
+
+def parse_messages(text: str) -> list[ParsedMessage]:
+    """Every DAG verdict in an import error or DAG warning text this module wrote (other text is skipped).
+
+    Airflow keeps one import error per file: the manager's re-check appends one block per rejected DAG, so a
+    text can hold several.
+    """
+    messages: list[dict[str, Any]] = []
+    effect: Literal["deny", "warn"] = "deny"
+    for line in text.splitlines():
+        if header := _HEADER.match(line):
+            outcome = next(o for prefix, o in _OUTCOMES.items() if header["verdict"].startswith(prefix))
+            effect = "warn" if outcome == "warned" else "deny"
+            messages.append(
+                {
+                    "dag_id": header["dag_id"],
+                    "bundle": header["bundle"],
+                    "team": header["team"],
+                    "outcome": outcome,
+                    "findings": [],
+                    "error": header["rest"] or None,
+                }
+            )
+        elif not messages:
+            continue
+        elif line == "and would also be warned about:":
+            effect = "warn"
+        elif finding := _FINDING.match(line):
+            task = _TASK.match(finding["message"])
+            messages[-1]["findings"].append(
+                ParsedFinding(
+                    rule=finding["rule"],
+                    effect=effect,
+                    task_id=task["task_id"] if task else None,
+                    message=finding["message"],
+                )
+            )
+        elif line.startswith("    fix: ") and messages[-1]["findings"]:
+            last = messages[-1]["findings"][-1]
+            messages[-1]["findings"][-1] = last.model_copy(update={"remediation": line.removeprefix("    fix: ")})
+        elif mutation := _WARNED_MUTATION.match(line):
+            messages[-1]["findings"].append(
+                ParsedFinding(
+                    rule=mutation["rule"], effect="warn", task_id=mutation["task_id"], message=mutation["change"]
+                )
+            )
+        elif provenance := _PROVENANCE.match(line):
+            messages[-1] |= {"enforcement_point": provenance["point"], "policy_revision": provenance["revision"]}
+    return [ParsedMessage.model_validate(m) for m in messages]

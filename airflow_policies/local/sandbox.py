@@ -27,7 +27,16 @@ from typing import Any
 from airflow_policies._paths import drop_in
 from airflow_policies.local.net import free_loopback_port
 
-__all__ = ["AirflowSandbox", "BundleSpec"]
+__all__ = ["AirflowSandbox", "BundleSpec", "UserSpec"]
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """A user of Airflow's SimpleAuthManager: role (viewer, user, op, admin), teams and password."""
+
+    role: str
+    password: str
+    teams: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class AirflowSandbox:
         install_drop_in: copy ``cluster_policies/airflow_local_settings.py`` into ``home/config``.
         extra_env: more environment (e.g. ``AIRFLOW__...`` overrides).
         database_url: the metadata DB; a SQLite file in ``home`` by default.
+        users: SimpleAuthManager users by name (default: Airflow's own ``admin`` with a generated password).
     """
 
     home: Path
@@ -60,9 +70,13 @@ class AirflowSandbox:
     database_url: str | None = None
     api_port: int = field(default_factory=free_loopback_port)
     log_server_port: int = field(default_factory=free_loopback_port)
+    users: dict[str, UserSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.users:
+            passwords = {name: user.password for name, user in self.users.items()}
+            (self.home / "simple_auth_manager_passwords.json").write_text(json.dumps(passwords))
         if self.install_drop_in:
             (self.home / "config").mkdir(exist_ok=True)
             shutil.copy(drop_in(), self.home / "config" / "airflow_local_settings.py")
@@ -110,8 +124,33 @@ class AirflowSandbox:
                 "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(self.home / "policy-state"),
             }
         )
+        if self.users:
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(
+                ":".join([name, user.role, *(["|".join(user.teams)] if user.teams else [])])
+                for name, user in self.users.items()
+            )
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
+                self.home / "simple_auth_manager_passwords.json"
+            )
         env.update(self.extra_env)
         return env
+
+    @property
+    def url(self) -> str:
+        """The API server's base URL (UI, REST API, plugins) while :meth:`serve` runs."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def token(self, username: str) -> str:
+        """A JWT for one of :attr:`users`, from the running API server's own login endpoint."""
+        import requests
+
+        response = requests.post(
+            f"{self.url}/auth/token",
+            json={"username": username, "password": self.users[username].password},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
 
     def airflow(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``airflow <args>`` in the sandbox and return its completed process."""

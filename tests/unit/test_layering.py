@@ -26,6 +26,7 @@ LAYERS = {
     "policy": 5,
     "enforcement": 5,
     "local": 6,
+    "ui": 6,
     "commands": 7,
     "cli": 8,
     "provider_info": 8,

@@ -13,6 +13,7 @@ from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.document.models import InputDocument
 from airflow_policies.policy.rollout import Rollout
+from airflow_policies.ui.report import PolicyReport
 from tests.conftest import REPO
 
 
@@ -24,6 +25,7 @@ from tests.conftest import REPO
         ("check-report", CheckReport),
         ("decision-log", DecisionRecord),
         ("rollout", Rollout),
+        ("policy-report", PolicyReport),
     ],
 )
 def test_checked_in_schema_is_current(name, model):
@@ -42,5 +44,6 @@ def test_schema_command_writes_valid_schemas(tmp_path):
         "decision-log.schema.json",
         "decision.schema.json",
         "input-document.schema.json",
+        "policy-report.schema.json",
         "rollout.schema.json",
     ]

@@ -17,7 +17,7 @@ from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, InputDocument
-from airflow_policies.enforcement.enforce import enforce
+from airflow_policies.enforcement.enforce import enforce, parse_messages, rejection_message, warning_message
 from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError, OpaUnreachableError
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -135,7 +135,8 @@ class TestEnforce:
             "  - [connections.foreign_connection] uses team_b_api\n"
             "    fix: use your own connection\n"
             "and would also be warned about:\n"
-            "  - [dag_ids.namespace] dag_id outside team_a__"
+            "  - [dag_ids.namespace] dag_id outside team_a__\n"
+            "  (decided at cli by policy sha256:abc)"
         )
 
     def test_warning_for_an_admitted_dag(self):
@@ -145,7 +146,8 @@ class TestEnforce:
         assert warning == (
             "airflow-policies: DAG 'team_a__d' (bundle 'team_a_dags', team 'team_a') is admitted, but:\n"
             "  - [connections.foreign_connection] uses team_b_api\n"
-            "    fix: use your own connection"
+            "    fix: use your own connection\n"
+            "  (decided at cli by policy sha256:abc)"
         )
 
     def test_dryrun_and_excepted_say_nothing(self):
@@ -224,3 +226,56 @@ def test_an_oversized_input_document_is_undecidable_and_says_why():
     assert record.outcome == "failed_closed" and len(sent) == 1
     assert "DAG 'team_a__big' is 0.2 MB (400 tasks), over the limit of 0.1 MB" in (record.error or "")
     assert "AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES" in (record.error or "")
+
+
+class TestParseMessages:
+    """The policy report reads import errors and DAG warnings back: what enforce writes, parse_messages reads."""
+
+    def test_a_rejection_reads_back_with_its_findings_point_and_revision(self):
+        dag = _dag()
+        record = _judge(dag, [{**FOREIGN, "task_id": "t", "message": "task 't' uses team_b_api"}, NAMESPACE])
+        (parsed,) = parse_messages(f"AirflowClusterPolicyViolation: {rejection_message(record)}")
+        assert (parsed.dag_id, parsed.bundle, parsed.team, parsed.outcome) == (
+            "team_a__d",
+            "team_a_dags",
+            "team_a",
+            "rejected",
+        )
+        assert [(f.rule, f.effect, f.task_id, f.remediation) for f in parsed.findings] == [
+            ("connections.foreign_connection", "deny", "t", "use your own connection"),
+            ("dag_ids.namespace", "deny", None, None),
+        ]
+        assert (parsed.enforcement_point, parsed.policy_revision) == ("cli", "sha256:abc")
+
+    def test_a_warning_with_a_warned_mutation_reads_back(self):
+        dag = _dag()
+        routed = {
+            "rule": "routing.team_queue",
+            "task_id": "plain",
+            "field": "queue",
+            "value": "team_a",
+            "action": "warn",
+        }
+        record = _judge(dag, [{**FOREIGN, "action": "warn"}], [routed])
+        (parsed,) = parse_messages(warning_message(record) or "")
+        assert parsed.outcome == "warned"
+        assert [(f.rule, f.effect, f.task_id) for f in parsed.findings] == [
+            ("connections.foreign_connection", "warn", None),
+            ("routing.team_queue", "warn", "plain"),
+        ]
+
+    def test_several_blocks_and_foreign_text_in_one_import_error(self):
+        """The manager appends one block per rejected DAG to whatever import error the file already had."""
+        dag = _dag()
+        first = rejection_message(_judge(dag, [FOREIGN]))
+        unreachable = _failing(OpaUnreachableError("OPA at x is unreachable"))
+        closed = judge(_document(dag), unreachable, failure_mode="closed", decision_log="none")
+        text = f"Traceback (most recent call last):\n  boom\nAirflowClusterPolicyViolation: {first}\n" + (
+            f"AirflowClusterPolicyViolation: {rejection_message(closed)}"
+        )
+        parsed = parse_messages(text)
+        assert [(p.outcome, len(p.findings)) for p in parsed] == [("rejected", 1), ("failed_closed", 0)]
+        assert "unreachable" in (parsed[1].error or "")
+
+    def test_text_that_is_not_ours_yields_nothing(self):
+        assert parse_messages("SyntaxError: invalid syntax (dag.py, line 3)") == []
