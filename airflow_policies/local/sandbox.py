@@ -120,6 +120,9 @@ class AirflowSandbox:
                 **{f"AIRFLOW__{t.upper()}___CORE__EXECUTION_API_SERVER_URL": execution_api for t in self.teams},
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                # A loaded test machine can keep the API server from answering a task within Airflow's 5 s;
+                # a timed-out task is reported failed, which would read as the policy's doing.
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
                 "AIRFLOW__AIRFLOW_POLICIES__OPA_URL": self.opa_url,
                 "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(self.home / "policy-state"),
             }

@@ -15,9 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from airflow_policies.ui.policy_state import ENFORCEMENT_POINTS, policy_state
 from airflow_policies.ui.report import PolicyReport, build_report, read_verdicts
@@ -29,6 +29,22 @@ _TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def _current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> BaseUser:
+    """Airflow's own authentication (bearer token, else the UI's session cookie), imported only when asked:
+    every Airflow process that loads plugins imports this module, and Airflow's API security module is heavy."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return await get_user(request, None, credentials)
+
+
+CurrentUser = Annotated[BaseUser, Depends(_current_user)]
 
 
 def _dag_url_prefix() -> str:
@@ -66,13 +82,13 @@ RuleFilter = Annotated[str | None, Query(description="only this rule id, e.g. co
 
 
 @app.get("/report.json", response_model=PolicyReport)
-def report_json(user: GetUserDep, team: TeamFilter = None, rule: RuleFilter = None) -> PolicyReport:
+def report_json(user: CurrentUser, team: TeamFilter = None, rule: RuleFilter = None) -> PolicyReport:
     """The same data as the page, as JSON."""
     return report_for(user, team or None, rule or None)
 
 
 @app.get("/", response_class=HTMLResponse)
-def page(user: GetUserDep, team: TeamFilter = None, rule: RuleFilter = None) -> HTMLResponse:
+def page(user: CurrentUser, team: TeamFilter = None, rule: RuleFilter = None) -> HTMLResponse:
     """The Policies page (linked from the Airflow UI's navigation)."""
     report = report_for(user, team or None, rule or None)
     filters = {k: v for k, v in (("team", report.selected_team), ("rule", report.selected_rule)) if v}

@@ -1,0 +1,116 @@
+"""Who sees what on the Policies page, and what the filters keep (the report built from fakes of its sources)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from airflow_policies.enforcement.enforce import ParsedFinding
+from airflow_policies.policy.rollout import PolicyException
+from airflow_policies.ui.policy_state import PolicyState, RuleInForce
+from airflow_policies.ui.report import DagVerdict, build_report
+
+NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+
+
+def _verdict(team: str | None, dag_id: str, *rules: str, revision: str = "r2") -> DagVerdict:
+    return DagVerdict(
+        team=team,
+        bundle=f"{team or 'shared'}_dags",
+        dag_id=dag_id,
+        file=f"{dag_id}.py",
+        outcome="rejected",
+        findings=[ParsedFinding(rule=r, effect="deny", task_id=None, message=f"breaks {r}") for r in rules],
+        error=None,
+        enforcement_point="dag_processor",
+        policy_revision=revision,
+        source="import_error",
+        recorded_at=NOW,
+        dag_url=None,
+    )
+
+
+def _exception(team: str, expires: datetime.date, id_: str) -> PolicyException:
+    return PolicyException(
+        id=id_, rule="pools.foreign_pool", team=team, owner="o", reason="r", ticket="T-1", expires=expires
+    )
+
+
+STATE = PolicyState(
+    opa_url="http://opa",
+    rules=[
+        RuleInForce(
+            id="connections.foreign_connection",
+            title="t",
+            description="d",
+            remediation="fix",
+            severity="high",
+            default_action="deny",
+            team=None,
+            actions={"team_a": {"cli": "deny"}, "team_b": {"cli": "warn"}},
+        ),
+        RuleInForce(
+            id="team_b.min_retries",
+            title="t",
+            description="d",
+            remediation="fix",
+            severity=None,
+            default_action="deny",
+            team="team_b",
+            actions={"team_b": {"cli": "deny"}},
+        ),
+    ],
+    exceptions=[
+        _exception("team_a", datetime.date(2026, 11, 30), "EXPIRED"),
+        _exception("team_a", datetime.date(2026, 12, 10), "SOON"),
+        _exception("team_b", datetime.date(2027, 6, 1), "LATER"),
+    ],
+    revision="r2",
+)
+VERDICTS = [
+    _verdict("team_a", "a1", "connections.foreign_connection", "dag_ids.namespace"),
+    _verdict("team_b", "b1", "connections.foreign_connection", revision="r1"),
+    _verdict(None, "orphan", "bundles.teamless_bundle"),
+]
+
+
+def _for(readable: set[str | None], **filters: str) -> dict[str, object]:
+    report = build_report(VERDICTS, lambda t: t in readable, {"team_a", "team_b"}, STATE, now=NOW, **filters)
+    return report.model_dump()
+
+
+def test_a_user_sees_only_the_teams_they_may_read():
+    report = _for({"team_a", None})
+    assert report["teams"] == ["team_a"]
+    assert [d["dag_id"] for d in report["dags"]] == ["a1", "orphan"]
+    assert [r["id"] for r in report["rules"]] == ["connections.foreign_connection"]
+    assert report["rules"][0]["actions"] == {"team_a": {"cli": "deny"}}
+    assert [e["id"] for e in report["exceptions"]] == ["EXPIRED", "SOON"]
+
+
+def test_teamless_findings_need_the_right_to_read_teamless_dags():
+    assert [d["dag_id"] for d in _for({"team_b"})["dags"]] == ["b1"]
+
+
+def test_exceptions_are_marked_expired_and_expiring():
+    states = {e["id"]: e["state"] for e in _for({"team_a", "team_b"})["exceptions"]}
+    assert states == {"EXPIRED": "expired", "SOON": "expiring", "LATER": "active"}
+
+
+def test_a_team_filter_for_a_team_not_readable_is_ignored():
+    report = _for({"team_a"}, team="team_b")
+    assert report["selected_team"] is None
+    assert [d["dag_id"] for d in report["dags"]] == ["a1"]
+
+
+def test_the_rule_filter_keeps_matching_dags_and_only_that_rule():
+    report = _for({"team_a", "team_b", None}, rule="connections.foreign_connection")
+    assert [d["dag_id"] for d in report["dags"]] == ["a1", "b1"]
+    assert {f["rule"] for d in report["dags"] for f in d["findings"]} == {"connections.foreign_connection"}
+
+
+@pytest.mark.parametrize(("readable", "current"), [({"team_a"}, True), ({"team_b"}, False)])
+def test_the_revision_per_point_says_whether_opa_still_serves_it(readable, current):
+    (revision,) = _for(readable)["revisions"]
+    assert (revision["enforcement_point"], revision["current"]) == ("dag_processor", current)
