@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from airflow_policies.commands.common import (
     EXIT_OK,
     Subcommands,
@@ -17,7 +19,17 @@ from airflow_policies.document.models import InputDocument
 from airflow_policies.policy.rollout import Rollout
 from airflow_policies.ui.report import PolicyReport
 
-__all__ = ["register"]
+__all__ = ["SCHEMAS", "register"]
+
+#: Every document that crosses a boundary, by the name of its schema file (``<name>.schema.json``).
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "input-document": InputDocument,
+    "decision": Decision,
+    "check-report": CheckReport,
+    "decision-log": DecisionRecord,
+    "rollout": Rollout,
+    "policy-report": PolicyReport,
+}
 
 
 def register(commands: Subcommands) -> None:
@@ -30,15 +42,7 @@ def register(commands: Subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the JSON schema of every model that crosses a boundary."""
     args.output.mkdir(parents=True, exist_ok=True)
-    models = (
-        ("input-document", InputDocument),
-        ("decision", Decision),
-        ("check-report", CheckReport),
-        ("decision-log", DecisionRecord),
-        ("rollout", Rollout),
-        ("policy-report", PolicyReport),
-    )
-    for name, model in models:
+    for name, model in SCHEMAS.items():
         target = args.output / f"{name}.schema.json"
         target.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
         print(target)

@@ -8,26 +8,11 @@ import jsonschema
 import pytest
 
 from airflow_policies.cli import main
-from airflow_policies.commands.report import CheckReport
-from airflow_policies.decision.models import Decision
-from airflow_policies.decision.record import DecisionRecord
-from airflow_policies.document.models import InputDocument
-from airflow_policies.policy.rollout import Rollout
-from airflow_policies.ui.report import PolicyReport
+from airflow_policies.commands.schema import SCHEMAS
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize(
-    ("name", "model"),
-    [
-        ("input-document", InputDocument),
-        ("decision", Decision),
-        ("check-report", CheckReport),
-        ("decision-log", DecisionRecord),
-        ("rollout", Rollout),
-        ("policy-report", PolicyReport),
-    ],
-)
+@pytest.mark.parametrize(("name", "model"), SCHEMAS.items())
 def test_checked_in_schema_is_current(name, model):
     """Regenerate with `airflow-policies schema` when a model changes."""
     checked_in = json.loads((REPO / "schemas" / f"{name}.schema.json").read_text())
