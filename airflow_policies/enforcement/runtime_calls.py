@@ -122,8 +122,9 @@ def call_of(match: RouteMatch, query: list[tuple[str, str]], body: bytes | None)
         if param.where == "path":
             values = [match.path_params[param.name]] if param.name in match.path_params else []
         else:
-            # Every value: which of several Airflow reads is FastAPI's choice, so each one must pass.
-            values = [value for name, value in query if name == param.name]
+            # Every value: which of several Airflow reads is FastAPI's choice, so each one must pass. An empty one
+            # names nothing (Airflow reads ``name=`` as no name).
+            values = [value for name, value in query if name == param.name and value]
         targets.extend((param.kind, value) for value in dict.fromkeys(values))
     if not targets or route.decision not in _ROUTE_CALLS:
         return None

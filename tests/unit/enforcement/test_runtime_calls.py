@@ -36,6 +36,7 @@ def _call(method: str, path: str, query: str = "", body: dict | str | None = Non
         ("GET", "/assets/by-alias", "alias_name=team_b.alias", "asset_read", [("alias", "team_b.alias")]),
         ("GET", "/asset-events/by-asset", "name=n&uri=s3://team-b/x", "asset_read",
          [("asset_name", "n"), ("asset_uri", "s3://team-b/x")]),
+        ("GET", "/asset-events/by-asset", "name=&uri=s3://team-b/x", "asset_read", [("asset_uri", "s3://team-b/x")]),
         ("PUT", "/store/asset/by-uri/value", "uri=s3://team-b/x&key=cursor", "asset_state",
          [("asset_uri", "s3://team-b/x")]),
     ],
