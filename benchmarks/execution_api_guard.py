@@ -8,6 +8,11 @@ client processes call ``GET /execution/connections/team_a_postgres`` with a real
 running task reads its connection, for ``--seconds`` per server, in alternating rounds of one run; every call
 must answer 200. Reported: calls per second, p50/p99 latency per call, and the ratios guarded / unguarded.
 
+Under eight clients on a small machine the server is saturated and latency is mostly queueing, so the
+guard's own cost per call is also timed in one process of the same deployment (``guard_cost``): the
+middleware around a no-op app on a cache hit, and ``judge_call`` with its caches emptied (a full miss: DB,
+deserialization, document, OPA) or with only the verdict cache emptied (a new call of a known task).
+
 Run: .venv/bin/python benchmarks/execution_api_guard.py [--workers 8] [--seconds 10] [--rounds 3]
 """
 
@@ -50,6 +55,54 @@ from sqlalchemy import select
 with create_session() as session:
     ti_id = session.scalar(select(TaskInstance.id).where(TaskInstance.dag_id == "team_a__reader"))
 print(json.dumps({"ti_id": str(ti_id), "token": _jwt_generator().generate(extras={"sub": str(ti_id)})}))
+"""
+
+_GUARD_COST = """
+import asyncio, json, statistics, time, uuid
+from airflow_policies.enforcement import execution_api
+from airflow_policies.enforcement.execution_api import DOCUMENTS, IDENTITIES, VERDICTS, ExecutionApiGuard, judge_call
+from airflow_policies.enforcement.execution_routes import match_route
+from airflow_policies.enforcement.runtime_calls import call_of
+
+TI, TOKEN, PATH = uuid.UUID({ti_id!r}), {token!r}, {path!r}
+
+async def noop(scope, receive, send):
+    pass
+
+async def receive():
+    return {{"type": "http.request"}}
+
+guard = ExecutionApiGuard(noop)
+scope = {{"type": "http", "method": "GET", "path": PATH, "query_string": b"",
+          "headers": [(b"authorization", f"Bearer {{TOKEN}}".encode())]}}
+call = call_of(match_route("GET", PATH.removeprefix("/execution")), [], None)
+
+def timed(run, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+def full_miss():
+    for cache in (IDENTITIES, DOCUMENTS, VERDICTS):
+        cache.clear()
+    assert judge_call(TI, call).allowed
+
+def verdict_miss():
+    VERDICTS.clear()
+    assert judge_call(TI, call).allowed
+
+full_miss()
+loop = asyncio.new_event_loop()
+hit_ms = timed(lambda: loop.run_until_complete(guard(scope, receive, noop)), 5000)
+noop_ms = timed(lambda: loop.run_until_complete(noop(scope, receive, noop)), 5000)
+print(json.dumps({{
+    "hit_us": round((hit_ms - noop_ms) * 1000, 1),
+    "verdict_miss_ms": round(timed(verdict_miss, 50), 2),
+    "full_miss_ms": round(timed(full_miss, 50), 2),
+}}))
 """
 
 #: server name -> its airflow-policies settings
@@ -118,7 +171,7 @@ def _measure(port: int, token: str, workers: int, seconds: float) -> dict[str, o
     }
 
 
-def _deployment(home: Path, opa_url: str) -> tuple[AirflowSandbox, str]:
+def _deployment(home: Path, opa_url: str) -> tuple[AirflowSandbox, str, str]:
     bundle = home / "team_a"
     bundle.mkdir(parents=True)
     (bundle / "reader.py").write_text(textwrap.dedent(_DAG))
@@ -133,7 +186,7 @@ def _deployment(home: Path, opa_url: str) -> tuple[AirflowSandbox, str]:
     sandbox.airflow("dag-processor", "--num-runs", "1", timeout=300)
     sandbox.airflow("dags", "trigger", "team_a__reader")
     identity = json.loads(sandbox.python(_TOKEN).strip().splitlines()[-1])
-    return sandbox, identity["token"]
+    return sandbox, identity["ti_id"], identity["token"]
 
 
 def main() -> int:
@@ -152,7 +205,10 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="airflow-policies-guard-bench-") as tmp,
         local_opa(example_registry()) as url,
     ):
-        sandbox, token = _deployment(Path(tmp), url)
+        sandbox, ti_id, token = _deployment(Path(tmp), url)
+        cost = sandbox.python(_GUARD_COST.format(ti_id=ti_id, token=token, path=PATH))
+        guard_cost = json.loads(cost.strip().splitlines()[-1])
+        print("guard_cost", json.dumps(guard_cost), file=sys.stderr, flush=True)
         ports = {name: free_loopback_port() for name in SERVERS}
         processes = []
         try:
@@ -193,6 +249,7 @@ def main() -> int:
         "seconds_per_round": args.seconds,
         "rounds": args.rounds,
         "errors": {name: [r["errors"] for r in results] for name, results in rounds.items()},
+        "guard_cost": guard_cost,
         **{
             name: {key: round(median(name, key), 2) for key in ("calls_per_second", "p50_ms", "p99_ms")}
             for name in SERVERS

@@ -47,7 +47,16 @@ from airflow_policies.enforcement.enforce import rejection_message
 from airflow_policies.enforcement.execution_routes import RouteMatch, match_route
 from airflow_policies.enforcement.runtime_calls import Call, call_of, with_call
 
-__all__ = ["DOCUMENTS", "IDENTITIES", "VERDICTS", "CallVerdict", "ExecutionApiGuard", "TaskIdentity", "judge_call"]
+__all__ = [
+    "DOCUMENTS",
+    "IDENTITIES",
+    "VERDICTS",
+    "CallVerdict",
+    "ExecutionApiGuard",
+    "TaskIdentity",
+    "cached_verdict",
+    "judge_call",
+]
 
 log = logging.getLogger(__name__)
 
@@ -253,10 +262,10 @@ def _failure_body(body: bytes | None) -> bytes:
     except (ValueError, UnicodeDecodeError):
         refused = {}
     refused = refused if isinstance(refused, dict) else {}
-    failure = {
-        "state": "failed",
-        "end_date": refused.get("end_date") or datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
+    end_date = refused.get("end_date")
+    if not isinstance(end_date, str):  # a deferral has none
+        end_date = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    failure = {"state": "failed", "end_date": end_date}
     if isinstance(refused.get("rendered_map_index"), str):
         failure["rendered_map_index"] = refused["rendered_map_index"]
     return json.dumps(failure).encode()
@@ -371,7 +380,10 @@ class ExecutionApiGuard:
             await self.app(failing, _replaying(failure, receive), swallow)
         except Exception:
             log.exception("airflow-policies could not fail the task instance of a refused state update")
-        log.warning(
-            "airflow-policies refused a state update (Airflow answered %s to its failure): %s", statuses, message
-        )
+        if statuses and 200 <= statuses[0] < 300:
+            log.warning("airflow-policies refused a state update and failed the task instance: %s", message)
+        else:  # the task instance may stay running until the scheduler's heartbeat timeout ends it
+            log.error(
+                "airflow-policies refused a state update; failing the task instance got %s: %s", statuses, message
+            )
         await _refuse(send, message)

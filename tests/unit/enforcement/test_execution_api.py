@@ -186,7 +186,7 @@ def test_a_disabled_point_decides_nothing(judged, monkeypatch):
     monkeypatch.setenv("AIRFLOW_POLICIES_DISABLED_POINTS", '["execution_api"]')
     reload_configuration()
     try:
-        sent, reached = _call("/execution/connections/team_b_warehouse")
+        _, reached = _call("/execution/connections/team_b_warehouse")
     finally:
         monkeypatch.delenv("AIRFLOW_POLICIES_DISABLED_POINTS")
         reload_configuration()
@@ -220,8 +220,11 @@ def test_an_allowed_state_update_reaches_airflow_byte_for_byte(judged, split):
 
 def test_a_refused_success_fails_the_task_instance_instead_and_answers_403(judged):
     """Airflow is asked to fail the task instance (no asset event is recorded), the worker is told why."""
-    body = _state(state="success", task_outlets=[{"name": "l", "uri": "s3://team-b/ledger", "type": "Asset"}],
-                  rendered_map_index="3")  # fmt: skip
+    body = _state(
+        state="success",
+        task_outlets=[{"name": "l", "uri": "s3://team-b/ledger", "type": "Asset"}],
+        rendered_map_index="3",
+    )
     sent, reached = _call(STATE_PATH, method="PATCH", body=body)
     ((path, forwarded, headers),) = reached
     assert path == STATE_PATH
@@ -231,8 +234,14 @@ def test_a_refused_success_fails_the_task_instance_instead_and_answers_403(judge
 
 
 def test_a_refused_deferral_fails_the_task_instance_with_a_fresh_end_date(judged):
-    body = json.dumps({"state": "deferred", "classpath": "probe.T", "trigger_kwargs": {"conn_id": "team_b_api"},
-                       "next_method": "done"}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "state": "deferred",
+            "classpath": "probe.T",
+            "trigger_kwargs": {"conn_id": "team_b_api"},
+            "next_method": "done",
+        }
+    ).encode()
     sent, reached = _call(STATE_PATH, method="PATCH", body=body)
     ((_, forwarded, _),) = reached
     failure = json.loads(forwarded)
@@ -242,7 +251,7 @@ def test_a_refused_deferral_fails_the_task_instance_with_a_fresh_end_date(judged
 
 def test_a_state_update_that_names_nothing_is_not_decided(judged):
     body = _state(state="failed")
-    sent, reached = _call(STATE_PATH, method="PATCH", body=body)
+    _, reached = _call(STATE_PATH, method="PATCH", body=body)
     assert [seen for _, seen, _ in reached] == [body] and judged == []
 
 
@@ -258,19 +267,43 @@ def test_an_oversized_state_update_is_undecidable(judged, monkeypatch):
 
 def _document() -> InputDocument:
     task = TaskInfo(
-        task_id="caller", operator="x.Op", task_group=None, is_mapped=False, is_setup=False, is_teardown=False,
-        owner=None, queue="team_a", pool="team_a_pool", pool_slots=1, executor=None, run_as_user=None,
-        executor_config={}, retries=0, execution_timeout=None, inlets=[], outlets=[], dag_refs=[], connections=[],
-        variables=[], callbacks=[],
-    )  # fmt: skip
+        task_id="caller",
+        operator="x.Op",
+        task_group=None,
+        is_mapped=False,
+        is_setup=False,
+        is_teardown=False,
+        owner=None,
+        queue="team_a",
+        pool="team_a_pool",
+        pool_slots=1,
+        executor=None,
+        run_as_user=None,
+        executor_config={},
+        retries=0,
+        execution_timeout=None,
+        inlets=[],
+        outlets=[],
+        dag_refs=[],
+        connections=[],
+        variables=[],
+        callbacks=[],
+    )
     return InputDocument(
         enforcement_point="execution_api",
         airflow=AirflowInfo(version="3.3.2", default_queue="default", default_pool="default_pool"),
         bundle=BundleInfo(name="team_a_dags", team="team_a"),
-        dag=DagInfo(dag_id="team_a__etl", relative_fileloc="etl.py", owner=None, tags=[], schedule_assets=[],
-                    callbacks=[], connections=[]),
+        dag=DagInfo(
+            dag_id="team_a__etl",
+            relative_fileloc="etl.py",
+            owner=None,
+            tags=[],
+            schedule_assets=[],
+            callbacks=[],
+            connections=[],
+        ),
         tasks=[task],
-    )  # fmt: skip
+    )
 
 
 class FakeRecord:
@@ -334,8 +367,11 @@ def test_an_unknown_task_instance_is_refused(fake_db):
 
 
 def test_a_task_missing_from_its_dag_version_is_refused(fake_db, monkeypatch):
-    monkeypatch.setattr(execution_api, "_identity", lambda *_: TaskIdentity("team_a__etl", "gone", uuid.uuid4(),
-                                                                           BundleInfo(name="b", team="team_a")))  # fmt: skip
+    monkeypatch.setattr(
+        execution_api,
+        "_identity",
+        lambda *_: TaskIdentity("team_a__etl", "gone", uuid.uuid4(), BundleInfo(name="b", team="team_a")),
+    )
     monkeypatch.setattr(execution_api, "_document", lambda *_: _document())
     verdict = judge_call(TI_ID, Call("dag_state", (("dag_id", "team_a__etl"),), "x"))
     assert not verdict.allowed and "task 'gone' is not in its DAG version" in verdict.message
@@ -346,5 +382,5 @@ def test_a_cached_verdict_is_served_without_a_thread_or_the_db(judged):
     IDENTITIES.put(TI_ID, identity)
     call = Call("connection_read", (("conn_id", "team_b_warehouse"),), "Execution API GET /connections/{connection_id}")
     VERDICTS.put((identity.dag_version_id, "caller", identity.bundle, call), CallVerdict(True, "cached"))
-    sent, reached = _call("/execution/connections/team_b_warehouse")
+    _, reached = _call("/execution/connections/team_b_warehouse")
     assert reached and judged == []

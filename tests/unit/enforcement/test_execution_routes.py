@@ -64,8 +64,16 @@ def test_routes_without_a_version_header_are_the_latest_versions(installed):
 
 def test_decided_routes_name_their_targets():
     """Each route decided on a name says where the request carries it; the others carry none."""
-    decided = {"connection_read", "variable_read", "variable_write", "dag_trigger", "dag_clear", "dag_state",
-               "asset_read", "asset_state"}  # fmt: skip
+    decided = {
+        "connection_read",
+        "variable_read",
+        "variable_write",
+        "dag_trigger",
+        "dag_clear",
+        "dag_state",
+        "asset_read",
+        "asset_state",
+    }
     for route in ROUTES:
         assert bool(route.targets) == (route.decision in decided), route.path
         for target in route.targets:

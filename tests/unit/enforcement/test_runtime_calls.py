@@ -34,13 +34,23 @@ def _call(method: str, path: str, query: str = "", body: dict | str | None = Non
         ("GET", "/dag-runs/count", "dag_id=team_b__ledger&states=success", "dag_state", [("dag_id", "team_b__ledger")]),
         ("GET", "/assets/by-name", "name=orders", "asset_read", [("asset_name", "orders")]),
         ("GET", "/assets/by-alias", "alias_name=team_b.alias", "asset_read", [("alias", "team_b.alias")]),
-        ("GET", "/asset-events/by-asset", "name=n&uri=s3://team-b/x", "asset_read",
-         [("asset_name", "n"), ("asset_uri", "s3://team-b/x")]),
+        (
+            "GET",
+            "/asset-events/by-asset",
+            "name=n&uri=s3://team-b/x",
+            "asset_read",
+            [("asset_name", "n"), ("asset_uri", "s3://team-b/x")],
+        ),
         ("GET", "/asset-events/by-asset", "name=&uri=s3://team-b/x", "asset_read", [("asset_uri", "s3://team-b/x")]),
-        ("PUT", "/store/asset/by-uri/value", "uri=s3://team-b/x&key=cursor", "asset_state",
-         [("asset_uri", "s3://team-b/x")]),
+        (
+            "PUT",
+            "/store/asset/by-uri/value",
+            "uri=s3://team-b/x&key=cursor",
+            "asset_state",
+            [("asset_uri", "s3://team-b/x")],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_request_names_what_it_reaches(method, path, query, kind, targets):
     call = _call(method, path, query)
     assert call is not None and (call.kind, list(call.targets)) == (kind, targets)
@@ -71,12 +81,15 @@ def test_a_success_names_declared_outlets_and_alias_destinations():
             {"uri": "s3://team-b/prices", "type": "AssetUriRef"},
         ],
         outlet_events=[
-            {"dest_asset_key": {"name": "team_b.ledger", "uri": "s3://team-b/ledger"}, "source_alias_name": "team_a.alias",
-             "extra": {}},
+            {
+                "dest_asset_key": {"name": "team_b.ledger", "uri": "s3://team-b/ledger"},
+                "source_alias_name": "team_a.alias",
+                "extra": {},
+            },
             {"dest_asset_key": {"name": 3}, "extra": {}},  # malformed: Airflow records nothing for it
             "not an event",
         ],
-    )  # fmt: skip
+    )
     call = _call("PATCH", "/task-instances/0190/state", body=body)
     assert call is not None and call.kind == "asset_produce"
     assert call.targets == (
@@ -106,17 +119,27 @@ def test_a_deferral_names_the_connections_of_its_trigger_kwargs():
     body = {
         "state": "deferred",
         "classpath": "probe.ConnectionTrigger",
-        "trigger_kwargs": {"conn_id": "team_b_warehouse", "poke_interval": 5.0, "nested": {"aws_conn_id": "x"},
-                           "hooks": [{"http_conn_id": {"__classname__": "builtins.tuple"}}], "unset_conn_id": None},
+        "trigger_kwargs": {
+            "conn_id": "team_b_warehouse",
+            "poke_interval": 5.0,
+            "nested": {"aws_conn_id": "x"},
+            "hooks": [{"http_conn_id": {"__classname__": "builtins.tuple"}}],
+            "unset_conn_id": None,
+        },
         "next_method": "execute_complete",
-    }  # fmt: skip
+    }
     call = _call("PATCH", "/task-instances/0190/state", body=body)
     assert call is not None and call.kind == "trigger_defer"
     assert call.targets == (
         ("trigger_conn", "probe.ConnectionTrigger", "conn_id", "team_b_warehouse"),
         ("trigger_conn", "probe.ConnectionTrigger", "nested.aws_conn_id", "x"),
-        ("trigger_conn_unreadable", "probe.ConnectionTrigger", "hooks.0.http_conn_id", "{'__classname__': 'builtins.tuple'}"),
-    )  # fmt: skip
+        (
+            "trigger_conn_unreadable",
+            "probe.ConnectionTrigger",
+            "hooks.0.http_conn_id",
+            "{'__classname__': 'builtins.tuple'}",
+        ),
+    )
 
 
 def test_encrypted_trigger_kwargs_cannot_be_read_so_they_are_a_target():
@@ -140,11 +163,28 @@ class FakeAssets:
 
 def _task(task_id: str) -> TaskInfo:
     return TaskInfo(
-        task_id=task_id, operator="x.Op", task_group=None, is_mapped=False, is_setup=False, is_teardown=False,
-        owner=None, queue="team_a", pool="team_a_pool", pool_slots=1, executor=None, run_as_user=None,
-        executor_config={}, retries=0, execution_timeout=None, inlets=[], outlets=[], dag_refs=[], connections=[],
-        variables=[], callbacks=[],
-    )  # fmt: skip
+        task_id=task_id,
+        operator="x.Op",
+        task_group=None,
+        is_mapped=False,
+        is_setup=False,
+        is_teardown=False,
+        owner=None,
+        queue="team_a",
+        pool="team_a_pool",
+        pool_slots=1,
+        executor=None,
+        run_as_user=None,
+        executor_config={},
+        retries=0,
+        execution_timeout=None,
+        inlets=[],
+        outlets=[],
+        dag_refs=[],
+        connections=[],
+        variables=[],
+        callbacks=[],
+    )
 
 
 def _document() -> InputDocument:
@@ -152,10 +192,17 @@ def _document() -> InputDocument:
         enforcement_point="execution_api",
         airflow=AirflowInfo(version="3.3.2", default_queue="default", default_pool="default_pool"),
         bundle=BundleInfo(name="team_a_dags", team="team_a"),
-        dag=DagInfo(dag_id="team_a__etl", relative_fileloc="etl.py", owner=None, tags=[], schedule_assets=[],
-                    callbacks=[], connections=[]),
+        dag=DagInfo(
+            dag_id="team_a__etl",
+            relative_fileloc="etl.py",
+            owner=None,
+            tags=[],
+            schedule_assets=[],
+            callbacks=[],
+            connections=[],
+        ),
         tasks=[_task("caller"), _task("other")],
-    )  # fmt: skip
+    )
 
 
 def _added(call: Call) -> dict:
@@ -195,8 +242,15 @@ def test_produced_assets_and_state_stores_are_outlets():
 def test_dag_calls_are_dag_references_of_their_kind():
     for kind, ref_kind in (("dag_trigger", "trigger"), ("dag_clear", "clear"), ("dag_state", "state")):
         added = _added(Call(kind, (("dag_id", "team_b__ledger"),), "Execution API X"))
-        assert added["dag_refs"] == [{"dag_id": "team_b__ledger", "kind": ref_kind, "verifiable": True,
-                                      "raw": "team_b__ledger", "location": "Execution API X"}]  # fmt: skip
+        assert added["dag_refs"] == [
+            {
+                "dag_id": "team_b__ledger",
+                "kind": ref_kind,
+                "verifiable": True,
+                "raw": "team_b__ledger",
+                "location": "Execution API X",
+            }
+        ]
 
 
 def test_variable_reads_and_writes_differ_by_source():
