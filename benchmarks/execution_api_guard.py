@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import socket
 import statistics
 import subprocess
 import sys
@@ -119,14 +118,6 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _client(port: int, token: str, seconds: float, results: multiprocessing.Queue) -> None:
     import httpx
 
@@ -197,7 +188,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow_policies._paths import example_registry
-    from airflow_policies.local.net import free_loopback_port
+    from airflow_policies.local.net import accepts, free_loopback_port
     from airflow_policies.local.opa_server import local_opa
 
     airflow_cli = str(Path(sys.executable).with_name("airflow"))
@@ -223,7 +214,7 @@ def main() -> int:
                         )
                     )
             deadline = time.monotonic() + 180
-            while not all(_accepts(port) for port in ports.values()):
+            while not all(accepts(port) for port in ports.values()):
                 if time.monotonic() > deadline:
                     raise TimeoutError("the API servers did not start")
                 time.sleep(0.5)

@@ -15,9 +15,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-__all__ = ["ROUTES", "Decision", "Route", "RouteMatch", "TargetParam", "match_route", "render_inventory"]
+__all__ = [
+    "NAME_DECISIONS",
+    "ROUTES",
+    "Decision",
+    "NameDecision",
+    "Route",
+    "RouteMatch",
+    "TargetParam",
+    "match_route",
+    "render_inventory",
+]
 
 #: How the guard decides a route.
 #:
@@ -31,7 +41,7 @@ __all__ = ["ROUTES", "Decision", "Route", "RouteMatch", "TargetParam", "match_ro
 #: - ``own_task_instance``: only the token's own task instance (no decision; Airflow checks it too);
 #: - ``airflow``: left to Airflow, which checks what the route names itself (or the route names nothing);
 #: - ``not_a_task``: called with a connection test's token, not a task's; left to Airflow.
-Decision = Literal[
+NameDecision = Literal[
     "connection_read",
     "variable_read",
     "variable_write",
@@ -40,11 +50,10 @@ Decision = Literal[
     "dag_state",
     "asset_read",
     "asset_state",
-    "state_update",
-    "own_task_instance",
-    "airflow",
-    "not_a_task",
 ]
+Decision = Literal[NameDecision, "state_update", "own_task_instance", "airflow", "not_a_task"]
+#: The decisions on what a request's path or query names (each route with one lists its ``targets``).
+NAME_DECISIONS: frozenset[str] = frozenset(get_args(NameDecision))
 
 #: What a request parameter names.
 TargetKind = Literal["conn_id", "variable", "dag_id", "asset_name", "asset_uri", "alias"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from airflow_policies.document.models import (
     AssetReference,
@@ -27,23 +27,12 @@ from airflow_policies.document.models import (
 )
 from airflow_policies.document.references import is_connection_attribute
 from airflow_policies.document.safe import safe_repr
-from airflow_policies.enforcement.execution_routes import RouteMatch
+from airflow_policies.enforcement.execution_routes import NAME_DECISIONS, NameDecision, RouteMatch
 
 __all__ = ["AssetCatalog", "Call", "CallKind", "Target", "call_of", "with_call"]
 
 #: What a call does; the route's decision, except that a state update produces assets or defers.
-CallKind = Literal[
-    "connection_read",
-    "variable_read",
-    "variable_write",
-    "dag_trigger",
-    "dag_clear",
-    "dag_state",
-    "asset_read",
-    "asset_state",
-    "asset_produce",
-    "trigger_defer",
-]
+CallKind = Literal[NameDecision, "asset_produce", "trigger_defer"]
 
 #: One thing a call names: ``(kind, value, ...)``, e.g. ``("dag_id", "team_b__ledger")``,
 #: ``("asset", name, uri)``, ``("trigger_conn", classpath, kwarg, conn_id)``.
@@ -126,21 +115,9 @@ def call_of(match: RouteMatch, query: list[tuple[str, str]], body: bytes | None)
             # names nothing (Airflow reads ``name=`` as no name).
             values = [value for name, value in query if name == param.name and value]
         targets.extend((param.kind, value) for value in dict.fromkeys(values))
-    if not targets or route.decision not in _ROUTE_CALLS:
+    if not targets or route.decision not in NAME_DECISIONS:
         return None
-    return Call(_ROUTE_CALLS[route.decision], tuple(targets), location)
-
-
-_ROUTE_CALLS: dict[str, CallKind] = {
-    "connection_read": "connection_read",
-    "variable_read": "variable_read",
-    "variable_write": "variable_write",
-    "dag_trigger": "dag_trigger",
-    "dag_clear": "dag_clear",
-    "dag_state": "dag_state",
-    "asset_read": "asset_read",
-    "asset_state": "asset_state",
-}
+    return Call(cast("NameDecision", route.decision), tuple(targets), location)
 
 
 def _state_update(body: bytes | None, location: str) -> Call | None:

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_policies._paths import drop_in
-from airflow_policies.local.net import free_loopback_port
+from airflow_policies.local.net import accepts, free_loopback_port
 
 __all__ = ["AirflowSandbox", "BundleSpec"]
 
@@ -173,7 +172,7 @@ class AirflowSandbox:
                             command, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                         )
                     )
-            _wait(lambda: _accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
+            _wait(lambda: accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
             for name, process in zip(commands, processes, strict=True):
                 if process.poll() is not None:
                     log_tail = (self.home / f"{name}.log").read_text()[-3000:]
@@ -282,14 +281,6 @@ def _print_state() -> None:
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from airflow_policies.document.models import AirflowInfo, BundleInfo, DagInfo, InputDocument, TaskInfo
+from airflow_policies.document.models import BundleInfo
 from airflow_policies.enforcement import execution_api
 from airflow_policies.enforcement.execution_api import (
     DOCUMENTS,
@@ -24,6 +24,7 @@ from airflow_policies.enforcement.execution_api import (
 )
 from airflow_policies.enforcement.runtime_calls import Call
 from airflow_policies.local.testing import reload_configuration
+from tests.unit.enforcement.documents import document
 
 TI_ID = uuid.UUID("01a21175-87f4-7654-ab05-3aa85adddcf5")
 OTHER_TI = uuid.UUID("01a21175-87f4-7654-ab05-000000000000")
@@ -171,25 +172,27 @@ def test_an_unknown_route_is_refused_fail_closed(judged):
     assert "does not know the Execution API route GET /execution/task-instances/count/new-thing" in _refusal(sent)
 
 
-def test_an_unknown_route_passes_when_the_point_fails_open(judged, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_POLICIES_FAILURE_MODE", '{"execution_api": "open"}')
+@contextmanager
+def _configured(monkeypatch, name: str, value: str):
+    """Settings with one variable set, read afresh, and restored afterwards."""
+    monkeypatch.setenv(name, value)
     reload_configuration()
     try:
-        sent, reached = _call("/execution/task-instances/count/new-thing")
+        yield
     finally:
-        monkeypatch.delenv("AIRFLOW_POLICIES_FAILURE_MODE")
+        monkeypatch.delenv(name)
         reload_configuration()
+
+
+def test_an_unknown_route_passes_when_the_point_fails_open(judged, monkeypatch):
+    with _configured(monkeypatch, "AIRFLOW_POLICIES_FAILURE_MODE", '{"execution_api": "open"}'):
+        sent, reached = _call("/execution/task-instances/count/new-thing")
     assert reached and sent[0]["status"] == 204
 
 
 def test_a_disabled_point_decides_nothing(judged, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_POLICIES_DISABLED_POINTS", '["execution_api"]')
-    reload_configuration()
-    try:
+    with _configured(monkeypatch, "AIRFLOW_POLICIES_DISABLED_POINTS", '["execution_api"]'):
         _, reached = _call("/execution/connections/team_b_warehouse")
-    finally:
-        monkeypatch.delenv("AIRFLOW_POLICIES_DISABLED_POINTS")
-        reload_configuration()
     assert reached and judged == []
 
 
@@ -265,47 +268,6 @@ def test_an_oversized_state_update_is_undecidable(judged, monkeypatch):
 # judge_call itself, on a fake metadata DB: identity, document and decision are each computed once.
 
 
-def _document() -> InputDocument:
-    task = TaskInfo(
-        task_id="caller",
-        operator="x.Op",
-        task_group=None,
-        is_mapped=False,
-        is_setup=False,
-        is_teardown=False,
-        owner=None,
-        queue="team_a",
-        pool="team_a_pool",
-        pool_slots=1,
-        executor=None,
-        run_as_user=None,
-        executor_config={},
-        retries=0,
-        execution_timeout=None,
-        inlets=[],
-        outlets=[],
-        dag_refs=[],
-        connections=[],
-        variables=[],
-        callbacks=[],
-    )
-    return InputDocument(
-        enforcement_point="execution_api",
-        airflow=AirflowInfo(version="3.3.2", default_queue="default", default_pool="default_pool"),
-        bundle=BundleInfo(name="team_a_dags", team="team_a"),
-        dag=DagInfo(
-            dag_id="team_a__etl",
-            relative_fileloc="etl.py",
-            owner=None,
-            tags=[],
-            schedule_assets=[],
-            callbacks=[],
-            connections=[],
-        ),
-        tasks=[task],
-    )
-
-
 class FakeRecord:
     def __init__(self, admitted: bool, decided: bool = True) -> None:
         self.admitted, self.decided = admitted, decided
@@ -334,7 +296,7 @@ def fake_db(monkeypatch):
     monkeypatch.setattr(execution_api, "_identity", identity_of)
     monkeypatch.setattr(execution_api, "decide", decide)
     monkeypatch.setattr(execution_api, "rejection_message", lambda record: "broken rule")
-    DOCUMENTS.put((identity.dag_version_id, identity.bundle), _document())
+    DOCUMENTS.put((identity.dag_version_id, identity.bundle), document("caller"))
     yield lookups, decided
     for cache in (IDENTITIES, DOCUMENTS, VERDICTS):
         cache.clear()
@@ -372,7 +334,7 @@ def test_a_task_missing_from_its_dag_version_is_refused(fake_db, monkeypatch):
         "_identity",
         lambda *_: TaskIdentity("team_a__etl", "gone", uuid.uuid4(), BundleInfo(name="b", team="team_a")),
     )
-    monkeypatch.setattr(execution_api, "_document", lambda *_: _document())
+    monkeypatch.setattr(execution_api, "_document", lambda *_: document("caller"))
     verdict = judge_call(TI_ID, Call("dag_state", (("dag_id", "team_a__etl"),), "x"))
     assert not verdict.allowed and "task 'gone' is not in its DAG version" in verdict.message
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from airflow_policies.commands.routes import BEGIN, END
-from airflow_policies.enforcement.execution_routes import ROUTES, match_route, render_inventory
+from airflow_policies.enforcement.execution_routes import NAME_DECISIONS, ROUTES, match_route, render_inventory
 from tests.conftest import REPO
 
 
@@ -64,18 +64,8 @@ def test_routes_without_a_version_header_are_the_latest_versions(installed):
 
 def test_decided_routes_name_their_targets():
     """Each route decided on a name says where the request carries it; the others carry none."""
-    decided = {
-        "connection_read",
-        "variable_read",
-        "variable_write",
-        "dag_trigger",
-        "dag_clear",
-        "dag_state",
-        "asset_read",
-        "asset_state",
-    }
     for route in ROUTES:
-        assert bool(route.targets) == (route.decision in decided), route.path
+        assert bool(route.targets) == (route.decision in NAME_DECISIONS), route.path
         for target in route.targets:
             if target.where == "path":
                 assert f"{{{target.name}" in route.path, route.path

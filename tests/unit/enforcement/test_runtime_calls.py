@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from airflow_policies.document.models import AirflowInfo, BundleInfo, DagInfo, InputDocument, TaskInfo
 from airflow_policies.enforcement.execution_routes import match_route
 from airflow_policies.enforcement.runtime_calls import Call, call_of, with_call
+from tests.unit.enforcement.documents import document, task
 
 
 def _call(method: str, path: str, query: str = "", body: dict | str | None = None) -> Call | None:
@@ -161,54 +161,9 @@ class FakeAssets:
         return [("team_b.ledger", "s3://team-b/ledger")] if alias == "team_a.alias" else []
 
 
-def _task(task_id: str) -> TaskInfo:
-    return TaskInfo(
-        task_id=task_id,
-        operator="x.Op",
-        task_group=None,
-        is_mapped=False,
-        is_setup=False,
-        is_teardown=False,
-        owner=None,
-        queue="team_a",
-        pool="team_a_pool",
-        pool_slots=1,
-        executor=None,
-        run_as_user=None,
-        executor_config={},
-        retries=0,
-        execution_timeout=None,
-        inlets=[],
-        outlets=[],
-        dag_refs=[],
-        connections=[],
-        variables=[],
-        callbacks=[],
-    )
-
-
-def _document() -> InputDocument:
-    return InputDocument(
-        enforcement_point="execution_api",
-        airflow=AirflowInfo(version="3.3.2", default_queue="default", default_pool="default_pool"),
-        bundle=BundleInfo(name="team_a_dags", team="team_a"),
-        dag=DagInfo(
-            dag_id="team_a__etl",
-            relative_fileloc="etl.py",
-            owner=None,
-            tags=[],
-            schedule_assets=[],
-            callbacks=[],
-            connections=[],
-        ),
-        tasks=[_task("caller"), _task("other")],
-    )
-
-
 def _added(call: Call) -> dict:
-    document = with_call(_document(), "caller", call, FakeAssets())
-    caller, other = document.tasks
-    assert other == _task("other"), "only the calling task gets the call"
+    caller, other = with_call(document("caller", "other"), "caller", call, FakeAssets()).tasks
+    assert other == task("other"), "only the calling task gets the call"
     return caller.model_dump(include={"inlets", "outlets", "dag_refs", "connections", "variables"})
 
 
