@@ -32,12 +32,14 @@ SCHEMA_VERSION: Literal[1] = 1
 
 #: Where a decision is made. Parse time (DAG code has run in the same process): ``dag_processor``,
 #: ``worker``, ``cli``, ``check``. No DAG code runs at the others: ``dag_processor_manager`` (a parse result,
-#: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a running task
-#: reading a connection or variable) and ``audit`` (DAGs already in the metadata DB).
+#: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a call a running
+#: task makes to the API server) and ``audit`` (DAGs already in the metadata DB).
 EnforcementPoint = Literal[
     "dag_processor", "worker", "cli", "check", "dag_processor_manager", "scheduler", "execution_api", "audit"
 ]
-ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher", "runtime"]
+#: Where a reference was found. ``runtime`` and ``runtime_write`` come only from ``execution_api``: a read (or
+#: a deferring task's trigger kwargs), and a write or delete, that a running task asked the API server for.
+ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher", "runtime", "runtime_write"]
 
 
 class _Model(BaseModel):
@@ -65,10 +67,11 @@ class VariableReference(_Model):
 
 
 class DagReference(_Model):
-    """A task pointing at another DAG (trigger target or external sensor)."""
+    """A task pointing at another DAG: a trigger target or an external sensor, or at run time (``execution_api``)
+    a DAG run it triggers, clears, or whose state it reads."""
 
     dag_id: str | None
-    kind: Literal["trigger", "external_sensor"]
+    kind: Literal["trigger", "external_sensor", "clear", "state"]
     verifiable: bool
     raw: str
     location: str
@@ -91,9 +94,10 @@ class AssetAccess(_Model):
 
 
 class AssetReference(_Model):
-    """A leaf of a schedule condition, an inlet or an outlet."""
+    """A leaf of a schedule condition, an inlet or an outlet; ``state_store`` (``execution_api`` only, listed with
+    the outlets): the task reads or writes the asset's state store, which only the asset's owner may."""
 
-    kind: Literal["asset", "alias", "name_ref", "uri_ref", "unknown"]
+    kind: Literal["asset", "alias", "name_ref", "uri_ref", "state_store", "unknown"]
     name: str | None = None
     uri: str | None = None
     group: str | None = None

@@ -3,7 +3,8 @@
 Used by the demo and by integration tests: a fresh ``AIRFLOW_HOME`` with ``[core] multi_team`` on, one
 local DAG bundle per folder mapped to its team, a SQLite metadata DB (or any ``sql_alchemy_conn``), and
 (optionally) the drop-in ``airflow_local_settings.py`` copied to ``$AIRFLOW_HOME/config`` exactly as a
-user would. :meth:`AirflowSandbox.serve` runs the API server and a LocalExecutor scheduler on loopback.
+user would. :meth:`AirflowSandbox.serve` runs the API server and a LocalExecutor scheduler on loopback, and
+a triggerer per team when asked.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_policies._paths import drop_in
-from airflow_policies.local.net import free_loopback_port
+from airflow_policies.local.net import accepts, free_loopback_port
 
 __all__ = ["AirflowSandbox", "BundleSpec", "UserSpec"]
 
@@ -172,9 +172,21 @@ class AirflowSandbox:
         for team in self.teams:
             self.airflow("teams", "create", team)
 
+    def python(self, code: str, timeout: float = 300) -> str:
+        """Run ``code`` in a Python of the sandbox's environment and return what it printed."""
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"python in the sandbox exited {result.returncode}:\n{result.stderr[-3000:]}")
+        return result.stdout
+
     @contextmanager
-    def serve(self, env: dict[str, str] | None = None, timeout: float = 120) -> Iterator[None]:
-        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends.
+    def serve(
+        self, env: dict[str, str] | None = None, timeout: float = 120, triggerer_teams: tuple[str, ...] = ()
+    ) -> Iterator[None]:
+        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends, and
+        a triggerer for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers).
 
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
@@ -182,12 +194,16 @@ class AirflowSandbox:
         commands = {
             "api-server": [airflow_cli, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port)],
             "scheduler": [airflow_cli, "scheduler"],
+            **{f"triggerer-{team}": [airflow_cli, "triggerer", "--team-name", team] for team in triggerer_teams},
         }
+        # Each triggerer serves its triggers' logs on a port of its own.
+        ports = {name: {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_loopback_port())} for name in commands}
         processes = []
         try:
             for name, command in commands.items():
                 process_env = {
                     **self.env,
+                    **ports[name],
                     "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
                     **(env or {}),
                 }
@@ -198,7 +214,7 @@ class AirflowSandbox:
                             command, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                         )
                     )
-            _wait(lambda: _accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
+            _wait(lambda: accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
             for name, process in zip(commands, processes, strict=True):
                 if process.poll() is not None:
                     log_tail = (self.home / f"{name}.log").read_text()[-3000:]
@@ -217,7 +233,7 @@ class AirflowSandbox:
                 _signal_group(process, signal.SIGKILL)
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
-        """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``) wrote."""
+        """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``, ...) wrote."""
         path = self.home / f"{name}-decisions.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -307,14 +323,6 @@ def _print_state() -> None:
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> None:

@@ -1,4 +1,5 @@
-"""The Execution API read guard as ASGI middleware: which requests it judges, and what a refusal looks like."""
+"""The Execution API guard as ASGI middleware: which requests it judges, what a refusal looks like, how a
+refused state update fails the task instance, and how verdicts are reused."""
 
 from __future__ import annotations
 
@@ -6,13 +7,27 @@ import asyncio
 import base64
 import json
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
+from airflow_policies.document.models import BundleInfo
 from airflow_policies.enforcement import execution_api
-from airflow_policies.enforcement.execution_api import ReadGuardMiddleware, ReadVerdict
+from airflow_policies.enforcement.execution_api import (
+    DOCUMENTS,
+    IDENTITIES,
+    VERDICTS,
+    CallVerdict,
+    ExecutionApiGuard,
+    TaskIdentity,
+    judge_call,
+)
+from airflow_policies.enforcement.runtime_calls import Call
+from airflow_policies.local.testing import reload_configuration
+from tests.unit.enforcement.documents import document
 
 TI_ID = uuid.UUID("01a21175-87f4-7654-ab05-3aa85adddcf5")
+OTHER_TI = uuid.UUID("01a21175-87f4-7654-ab05-000000000000")
 
 
 def _token(claims: dict) -> str:
@@ -22,75 +37,312 @@ def _token(claims: dict) -> str:
     return f"Bearer {part({'alg': 'HS512'})}.{part(claims)}.signature"
 
 
-def _call(path: str, authorization: str | None) -> tuple[list[dict], bool]:
-    reached = []
+TOKEN = _token({"sub": str(TI_ID)})
 
-    async def app(scope, receive, send):
-        reached.append(scope["path"])
 
+class Reached:
+    """What the app behind the guard was asked: path, method, body, as it read them."""
+
+    def __init__(self, status: int = 204) -> None:
+        self.requests: list[tuple[str, bytes, dict]] = []
+        self.status = status
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.requests.append((scope["path"], body, dict(scope["headers"])))
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _call(path, authorization=TOKEN, method="GET", query=b"", body=b"", split=False):
+    app = Reached()
     sent: list[dict] = []
 
     async def send(message):
         sent.append(message)
 
+    parts = [body[: len(body) // 2], body[len(body) // 2 :]] if split else [body]
+    messages = [{"type": "http.request", "body": p, "more_body": i < len(parts) - 1} for i, p in enumerate(parts)]
+
     async def receive():
-        return {"type": "http.request"}
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
 
     headers = [(b"authorization", authorization.encode())] if authorization else []
-    scope = {"type": "http", "path": path, "headers": headers, "method": "GET"}
-    asyncio.run(ReadGuardMiddleware(app)(scope, receive, send))
-    return sent, bool(reached)
+    headers.append((b"content-length", str(len(body)).encode()))
+    scope = {"type": "http", "path": path, "headers": headers, "method": method, "query_string": query}
+    asyncio.run(ExecutionApiGuard(app)(scope, receive, send))
+    return sent, app.requests
+
+
+def _refusal(sent: list[dict]) -> str:
+    assert sent[0]["status"] == 403
+    body = json.loads(sent[1]["body"])
+    assert body["detail"]["reason"] == "airflow_policies"
+    return body["detail"]["message"]
 
 
 @pytest.fixture
 def judged(monkeypatch):
-    calls = []
+    """judge_call replaced: refuses anything naming team B, records each call."""
+    calls: list[tuple[uuid.UUID, Call]] = []
 
-    def judge(task_instance_id, kind, key):
-        calls.append((task_instance_id, kind, key))
-        return ReadVerdict(key != "team_b_warehouse", f"task 't' may not read connection '{key}': denied")
+    def judge(task_instance_id, call):
+        calls.append((task_instance_id, call))
+        foreign = any("team_b" in value or "team-b" in value for target in call.targets for value in target)
+        return CallVerdict(not foreign, f"task 't' may not {call.describe()}: denied")
 
-    monkeypatch.setattr(execution_api, "judge_read", judge)
-    return calls
+    monkeypatch.setattr(execution_api, "judge_call", judge)
+    yield calls
+    for cache in (IDENTITIES, DOCUMENTS, VERDICTS):
+        cache.clear()
 
 
 def test_a_refused_read_is_a_403_with_the_policy_message(judged):
-    sent, reached = _call("/execution/connections/team_b_warehouse", _token({"sub": str(TI_ID)}))
+    sent, reached = _call("/execution/connections/team_b_warehouse")
     assert not reached
-    assert sent[0]["status"] == 403
-    body = json.loads(sent[1]["body"])
-    assert body == {"detail": {"reason": "airflow_policies", "message": "task 't' may not read connection "
-                                                                       "'team_b_warehouse': denied"}}  # fmt: skip
-    assert judged == [(TI_ID, "connections", "team_b_warehouse")]
-
-
-def test_an_allowed_read_reaches_airflow(judged):
-    sent, reached = _call("/execution/variables/team_a/threshold", _token({"sub": str(TI_ID)}))
-    assert reached and not sent
-    assert judged == [(TI_ID, "variables", "team_a/threshold")]
+    assert _refusal(sent) == "task 't' may not read connection 'team_b_warehouse': denied"
+    assert [(ti, c.kind, c.targets) for ti, c in judged] == [
+        (TI_ID, "connection_read", (("conn_id", "team_b_warehouse"),))
+    ]
 
 
 @pytest.mark.parametrize(
-    ("path", "authorization"),
+    ("method", "path", "query"),
     [
-        ("/execution/task-instances/x/run", "token"),  # not a read
-        ("/execution/variables/keys", "token"),  # listing keys, not a value
-        ("/api/v2/connections/team_b_warehouse", "token"),  # the UI/REST API, governed by the auth manager
-        ("/execution/connections/team_b_warehouse", None),  # no identity: Airflow's own auth refuses it
-        ("/execution/connections/team_b_warehouse", "Bearer not-a-jwt"),
+        ("POST", "/execution/dag-runs/team_b__ledger/manual__1", b""),
+        ("GET", "/execution/dag-runs/count", b"dag_id=team_a__etl&dag_id=team_b__ledger"),
+        ("GET", "/execution/asset-events/by-asset", b"uri=s3%3A%2F%2Fteam-b%2Fledger"),
+        ("PUT", "/execution/store/asset/by-uri/value", b"uri=s3://team-b/x&key=k"),
+        ("DELETE", "/execution/variables/team_b_token", b""),
     ],
 )
-def test_what_the_guard_leaves_to_airflow(judged, path, authorization):
-    token = _token({"sub": str(TI_ID)}) if authorization == "token" else authorization
-    sent, reached = _call(path, token)
-    assert reached and not sent and judged == []
+def test_every_decided_family_is_refused_when_it_reaches_team_b(judged, method, path, query):
+    sent, reached = _call(path, method=method, query=query)
+    assert not reached and sent[0]["status"] == 403
+
+
+def test_an_allowed_call_reaches_airflow(judged):
+    sent, reached = _call("/execution/variables/team_a/threshold")
+    assert [path for path, _, _ in reached] == ["/execution/variables/team_a/threshold"] and sent[0]["status"] == 204
+    assert judged[0][1].targets == (("variable", "team_a/threshold"),)
+
+
+@pytest.mark.parametrize(
+    ("path", "authorization", "method"),
+    [
+        ("/execution/variables/keys", TOKEN, "GET"),  # a listing Airflow scopes to the team itself
+        ("/execution/xcoms/team_b__x/r/t/return_value", TOKEN, "GET"),  # Airflow's own team check
+        ("/execution/health", TOKEN, "GET"),
+        ("/execution/connection-tests/0190/connection", TOKEN, "GET"),  # a connection test's token
+        (f"/execution/task-instances/{TI_ID}/heartbeat", TOKEN, "PUT"),  # its own task instance
+        ("/api/v2/connections/team_b_warehouse", TOKEN, "GET"),  # the UI/REST API, the auth manager's
+        ("/execution/connections/team_b_warehouse", None, "GET"),  # no identity: Airflow's auth refuses it
+        ("/execution/connections/team_b_warehouse", "Bearer not-a-jwt", "GET"),
+        ("/execution/nowhere", None, "GET"),
+    ],
+)
+def test_what_the_guard_leaves_to_airflow(judged, path, authorization, method):
+    sent, reached = _call(path, authorization, method)
+    assert reached and sent[0]["status"] == 204 and judged == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/execution/hitlDetails/{OTHER_TI}"),
+        ("PUT", f"/execution/store/ti/{OTHER_TI}/cursor"),
+        ("PATCH", f"/execution/task-instances/{OTHER_TI}/state"),
+        ("GET", f"/execution/task-reschedules/{OTHER_TI}/start_date"),
+    ],
+)
+def test_a_route_keyed_by_another_task_instance_is_refused_without_a_decision(judged, method, path):
+    sent, reached = _call(path, method=method)
+    assert not reached and judged == []
+    assert _refusal(sent) == f"airflow-policies: task instance {TI_ID} may only act on itself, not on {OTHER_TI}"
+
+
+def test_an_unknown_route_is_refused_fail_closed(judged):
+    sent, reached = _call("/execution/task-instances/count/new-thing")
+    assert not reached and judged == []
+    assert "does not know the Execution API route GET /execution/task-instances/count/new-thing" in _refusal(sent)
+
+
+@contextmanager
+def _configured(monkeypatch, name: str, value: str):
+    """Settings with one variable set, read afresh, and restored afterwards."""
+    monkeypatch.setenv(name, value)
+    reload_configuration()
+    try:
+        yield
+    finally:
+        monkeypatch.delenv(name)
+        reload_configuration()
+
+
+def test_an_unknown_route_passes_when_the_point_fails_open(judged, monkeypatch):
+    with _configured(monkeypatch, "AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE", '{"execution_api": "open"}'):
+        sent, reached = _call("/execution/task-instances/count/new-thing")
+    assert reached and sent[0]["status"] == 204
+
+
+def test_a_disabled_point_decides_nothing(judged, monkeypatch):
+    with _configured(monkeypatch, "AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS", '["execution_api"]'):
+        _, reached = _call("/execution/connections/team_b_warehouse")
+    assert reached and judged == []
 
 
 def test_an_error_while_deciding_fails_closed_not_500(monkeypatch):
     def broken(*_):
         raise RuntimeError("DB gone")
 
-    monkeypatch.setattr(execution_api, "judge_read", broken)
-    sent, reached = _call("/execution/connections/team_a_postgres", _token({"sub": str(TI_ID)}))
-    assert not reached and sent[0]["status"] == 403
-    assert "could not decide on this read (fail closed): RuntimeError: DB gone" in sent[1]["body"].decode()
+    monkeypatch.setattr(execution_api, "judge_call", broken)
+    sent, reached = _call("/execution/connections/team_a_postgres")
+    assert not reached
+    assert "could not decide on this call (fail closed): RuntimeError: DB gone" in _refusal(sent)
+
+
+def _state(**payload) -> bytes:
+    return json.dumps({"end_date": "2026-01-01T00:00:00Z", **payload}).encode()
+
+
+STATE_PATH = f"/execution/task-instances/{TI_ID}/state"
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_an_allowed_state_update_reaches_airflow_byte_for_byte(judged, split):
+    body = _state(state="success", task_outlets=[{"name": "a", "uri": "s3://team-a/a", "type": "Asset"}])
+    sent, reached = _call(STATE_PATH, method="PATCH", body=body, split=split)
+    assert [(path, seen) for path, seen, _ in reached] == [(STATE_PATH, body)]
+    assert sent[0]["status"] == 204 and judged[0][1].kind == "asset_produce"
+
+
+def test_a_refused_success_fails_the_task_instance_instead_and_answers_403(judged):
+    """Airflow is asked to fail the task instance (no asset event is recorded), the worker is told why."""
+    body = _state(
+        state="success",
+        task_outlets=[{"name": "l", "uri": "s3://team-b/ledger", "type": "Asset"}],
+        rendered_map_index="3",
+    )
+    sent, reached = _call(STATE_PATH, method="PATCH", body=body)
+    ((path, forwarded, headers),) = reached
+    assert path == STATE_PATH
+    assert json.loads(forwarded) == {"state": "failed", "end_date": "2026-01-01T00:00:00Z", "rendered_map_index": "3"}
+    assert headers[b"content-length"] == str(len(forwarded)).encode()
+    assert _refusal(sent).startswith("task 't' may not report asset events for asset 's3://team-b/ledger'")
+
+
+def test_a_refused_deferral_fails_the_task_instance_with_a_fresh_end_date(judged):
+    body = json.dumps(
+        {
+            "state": "deferred",
+            "classpath": "probe.T",
+            "trigger_kwargs": {"conn_id": "team_b_api"},
+            "next_method": "done",
+        }
+    ).encode()
+    sent, reached = _call(STATE_PATH, method="PATCH", body=body)
+    ((_, forwarded, _),) = reached
+    failure = json.loads(forwarded)
+    assert failure["state"] == "failed" and failure["end_date"] and set(failure) == {"state", "end_date"}
+    assert "defer to trigger 'probe.T' with connection 'team_b_api' (conn_id)" in _refusal(sent)
+
+
+def test_a_state_update_that_names_nothing_is_not_decided(judged):
+    body = _state(state="failed")
+    _, reached = _call(STATE_PATH, method="PATCH", body=body)
+    assert [seen for _, seen, _ in reached] == [body] and judged == []
+
+
+def test_an_oversized_state_update_is_undecidable(judged, monkeypatch):
+    monkeypatch.setattr(execution_api, "MAX_BODY_BYTES", 10)
+    sent, reached = _call(STATE_PATH, method="PATCH", body=_state(state="success"))
+    assert "the request body exceeds 10 bytes" in _refusal(sent)
+    assert json.loads(reached[0][1])["state"] == "failed"
+
+
+# judge_call itself, on a fake metadata DB: identity, document and decision are each computed once.
+
+
+class FakeRecord:
+    def __init__(self, admitted: bool, decided: bool = True) -> None:
+        self.admitted, self.decided = admitted, decided
+
+
+@pytest.fixture
+def fake_db(monkeypatch):
+    """A task instance of team A's task 'caller'; decide() refuses documents that reach team B."""
+    identity = TaskIdentity("team_a__etl", "caller", uuid.uuid4(), BundleInfo(name="team_a_dags", team="team_a"))
+    lookups, decided = [], []
+
+    @contextmanager
+    def session():
+        yield object()
+
+    def identity_of(task_instance_id, _session):
+        lookups.append(task_instance_id)
+        return identity if task_instance_id == TI_ID else None
+
+    def decide(document):
+        decided.append(document)
+        refs = [r.conn_id for t in document.tasks for r in t.connections]
+        return FakeRecord("team_b_warehouse" not in refs)
+
+    monkeypatch.setattr("airflow.utils.session.create_session", session)
+    monkeypatch.setattr(execution_api, "_identity", identity_of)
+    monkeypatch.setattr(execution_api, "decide", decide)
+    monkeypatch.setattr(execution_api, "rejection_message", lambda record: "broken rule")
+    DOCUMENTS.put((identity.dag_version_id, identity.bundle), document("caller"))
+    yield lookups, decided
+    for cache in (IDENTITIES, DOCUMENTS, VERDICTS):
+        cache.clear()
+
+
+def test_judge_call_decides_the_dag_with_the_call_added_once_per_task_and_call(fake_db):
+    _, decided = fake_db
+    read = Call("connection_read", (("conn_id", "team_b_warehouse"),), "Execution API GET /connections/{connection_id}")
+    first, second = judge_call(TI_ID, read), judge_call(TI_ID, read)
+    assert (
+        first == second == CallVerdict(False, "task 'caller' may not read connection 'team_b_warehouse': broken rule")
+    )
+    (document,) = decided
+    assert [(r.conn_id, r.source) for r in document.tasks[0].connections] == [("team_b_warehouse", "runtime")]
+    assert judge_call(TI_ID, Call("connection_read", (("conn_id", "team_a_postgres"),), "x")).allowed
+    assert len(decided) == 2
+
+
+def test_an_undecided_verdict_is_not_reused(fake_db, monkeypatch):
+    _, decided = fake_db
+    monkeypatch.setattr(execution_api, "decide", lambda document: decided.append(document) or FakeRecord(False, False))
+    read = Call("connection_read", (("conn_id", "team_a_postgres"),), "x")
+    assert not judge_call(TI_ID, read).allowed and not judge_call(TI_ID, read).allowed
+    assert len(decided) == 2
+
+
+def test_an_unknown_task_instance_is_refused(fake_db):
+    verdict = judge_call(OTHER_TI, Call("dag_state", (("dag_id", "team_a__etl"),), "x"))
+    assert verdict == CallVerdict(False, f"airflow-policies: unknown task instance {OTHER_TI}")
+
+
+def test_a_task_missing_from_its_dag_version_is_refused(fake_db, monkeypatch):
+    monkeypatch.setattr(
+        execution_api,
+        "_identity",
+        lambda *_: TaskIdentity("team_a__etl", "gone", uuid.uuid4(), BundleInfo(name="b", team="team_a")),
+    )
+    monkeypatch.setattr(execution_api, "_document", lambda *_: document("caller"))
+    verdict = judge_call(TI_ID, Call("dag_state", (("dag_id", "team_a__etl"),), "x"))
+    assert not verdict.allowed and "task 'gone' is not in its DAG version" in verdict.message
+
+
+def test_a_cached_verdict_is_served_without_a_thread_or_the_db(judged):
+    identity = TaskIdentity("team_a__etl", "caller", uuid.uuid4(), BundleInfo(name="team_a_dags", team="team_a"))
+    IDENTITIES.put(TI_ID, identity)
+    call = Call("connection_read", (("conn_id", "team_b_warehouse"),), "Execution API GET /connections/{connection_id}")
+    VERDICTS.put((identity.dag_version_id, "caller", identity.bundle, call), CallVerdict(True, "cached"))
+    _, reached = _call("/execution/connections/team_b_warehouse")
+    assert reached and judged == []

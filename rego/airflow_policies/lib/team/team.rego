@@ -59,6 +59,11 @@ usable_variables contains key if {
 }
 
 # METADATA
+# title: Own variables
+# description: Variables the team owns; the only ones it may write or delete.
+own_variables contains key if some key in record.variables
+
+# METADATA
 # title: Usable pools
 # scope: document
 # description: Pools the team owns and global pools.

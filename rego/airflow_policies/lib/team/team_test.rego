@@ -9,6 +9,7 @@ test_usable_resources_are_own_global_and_shared if {
 		with data.airflow_policies.registry as fixtures.registry
 	team.usable_variables == {"team_a_threshold", "environment_name", "team_b_api_base"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
+	team.own_variables == {"team_a_threshold"} with input as inp with data.airflow_policies.registry as fixtures.registry
 	team.usable_pools == {"team_a_pool", "shared_pool"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
 	team.usable_queues == {"team_a", "team_a_gpu", "shared_queue"} with input as inp

@@ -6,7 +6,7 @@
 #   remediation: Use airflow.sdk Asset, AssetAlias or Asset.ref(...) objects in schedules, inlets and outlets.
 #   severity: medium
 #   action: deny
-#   version: 1.0.0
+#   version: 1.1.0
 package airflow_policies.rules.assets.unknown_asset_reference
 
 import data.airflow_policies.lib.result
@@ -24,4 +24,4 @@ violation contains result.violation(rego.metadata.chain(), task.task_id, message
 	message := sprintf("task '%s' lists an unrecognised lineage object of type '%s'", [task.task_id, asset.type])
 }
 
-_identified(asset) if asset.kind in {"asset", "alias", "name_ref", "uri_ref"}
+_identified(asset) if asset.kind in {"asset", "alias", "name_ref", "uri_ref", "state_store"}

@@ -18,7 +18,7 @@ test_deny_unknown_schedule_leaf if {
 test_allow_known_kinds if {
 	inp := fixtures.dag({"schedule_assets": [fixtures.asset("uri_ref", null, "s3://x")]}, [fixtures.task({
 		"inlets": [fixtures.asset("name_ref", "n", null)],
-		"outlets": [fixtures.asset("alias", "a", null)],
+		"outlets": [fixtures.asset("alias", "a", null), fixtures.asset("state_store", "n", "s3://x")],
 	})])
 	rule.violation == set() with input as inp
 }

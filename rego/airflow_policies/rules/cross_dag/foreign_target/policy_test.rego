@@ -19,8 +19,27 @@ test_deny_sensor_on_other_teams_dag if {
 		with data.airflow_policies.registry as fixtures.registry
 }
 
+test_deny_runtime_clear_and_state_read_of_other_teams_dag if {
+	refs := [_ref("team_b__private", "clear"), _ref("team_b__private", "state")]
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": refs})])
+	violations := rule.violation with input as inp with data.airflow_policies.registry as fixtures.registry
+	{v.message | some v in violations} == {
+		sprintf("task 't1' clears a run of DAG 'team_b__private', %s", [_outside]),
+		sprintf("task 't1' reads the state of DAG 'team_b__private', %s", [_outside]),
+	}
+}
+
+# A kind this rule does not know yet still denies: the message falls back to a neutral verb.
+test_deny_reference_of_unknown_kind if {
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": [_ref("team_b__private", "future_kind")]})])
+	[v.message | some v in rule.violation] == [sprintf("task 't1' references DAG 'team_b__private', %s", [_outside])]
+		with input as inp with data.airflow_policies.registry as fixtures.registry
+}
+
+_outside := "which is outside the namespace of team 'team_a' and not shared with it"
+
 test_allow_own_and_shared_targets if {
-	refs := [_ref("team_a__other", "trigger"), _ref("team_b__publish", "external_sensor")]
+	refs := [_ref("team_a__other", "trigger"), _ref("team_b__publish", "external_sensor"), _ref("team_a__etl", "state")]
 	inp := fixtures.dag({}, [fixtures.task({"dag_refs": refs})])
 	rule.violation == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }

@@ -1,0 +1,259 @@
+"""The runtime boundary in a running deployment: every family of Execution API call a task makes, decided by
+the policy, and the triggerer. Real API server, scheduler (LocalExecutor), triggerer (team A's), SQLite
+metadata DB and OPA with the example registry.
+
+Team A's bundle (``runtime/team_a``) holds one DAG per route family, each written as a team A author reaching
+into team B at run time (names computed in the task, so parse time sees nothing) with an ``attack`` task, and
+a ``control`` task doing the same on team A's own resources. Team B's bundle holds the victims: a DAG, an asset
+(with a DAG it schedules) and a Variable. Every DAG passes every parse-time and server-side check; only the
+Execution API guard stands between the attacks and team B.
+
+One deployment runs with the guard, one without it (``disabled_points: [execution_api]``, read at start), both
+from one parsed metadata DB: with the guard each attack fails with the rule in its log and team B's rows stay
+as they were; without it each attack succeeds, except XComs, which Airflow scopes by team itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
+
+RUNTIME = Path(__file__).resolve().parent / "runtime"
+TERMINAL = {"success", "failed", "upstream_failed", "skipped"}
+#: The attack DAGs and their tasks; each finishes on its own (the run of team A's target DAG is a side effect).
+ATTACKS = {
+    "team_a__trigger_runtime": {"attack", "control"},
+    "team_a__produce_runtime": {"attack_alias", "attack_declared", "control"},
+    "team_a__read_assets": {"attack_asset", "attack_events", "control"},
+    "team_a__asset_state": {"attack", "control"},
+    "team_a__state_queries": {"attack_runs", "attack_task_states", "control"},
+    "team_a__defer_foreign": {"attack", "control"},
+    "team_a__variable_write": {"attack_overwrite", "attack_delete_global", "control"},
+    "team_a__xcom_cross": {"make", "attack", "control"},
+}
+#: What team B's rows are before any attack: no run of its DAGs, no event or state on its asset, its Variable.
+VARIABLES = {"team_b_api_base": ("https://team-b.example", "team_b"), "environment_name": ("prod", None)}
+
+
+def _sandbox(home: Path, opa_url: str) -> AirflowSandbox:
+    sandbox = AirflowSandbox(
+        home=home,
+        bundles=[
+            BundleSpec("team_a_dags", RUNTIME / "team_a", "team_a"),
+            BundleSpec("team_b_dags", RUNTIME / "team_b", "team_b"),
+        ],
+        opa_url=opa_url,
+        # Two cores run every process: a task's first call can wait for the API server longer than the default 5 s.
+        extra_env={"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30"},
+    )
+    # The probe trigger must be importable by the worker and the triggerer: Airflow puts plugins on sys.path.
+    shutil.copytree(RUNTIME / "plugins", home / "plugins", dirs_exist_ok=True)
+    return sandbox
+
+
+@pytest.fixture(scope="module")
+def template_db(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Teams, pools, teamless connections (Airflow hands them to any team), Variables and both bundles parsed
+    with every check on."""
+    sandbox = _sandbox(tmp_path_factory.mktemp("runtime-template"), opa_url)
+    sandbox.initialise()
+    # Six of team A's tasks at a time: enough to run the 22 in a minute, few enough for two shared cores.
+    sandbox.airflow("pools", "set", "team_a_pool", "6", "team A", "--team-name", "team_a")
+    sandbox.airflow("pools", "set", "team_b_pool", "4", "team B", "--team-name", "team_b")
+    sandbox.airflow("pools", "set", "airflow_policies_quarantine", "0", "task instances airflow-policies rejects")
+    sandbox.airflow("connections", "add", "team_a_postgres", "--conn-uri", "postgres://team-a-host/db")
+    sandbox.airflow("connections", "add", "team_b_warehouse", "--conn-uri", "postgres://team-b-host/db")
+    sandbox.python(
+        textwrap.dedent(
+            f"""
+            from airflow.models.variable import Variable
+            Variable.set("team_a_threshold", "5")
+            for key, (value, team) in {VARIABLES!r}.items():
+                Variable.set(key, value, team_name=team)
+            """
+        )
+    )
+    sandbox.airflow("dag-processor", "--num-runs", "1", timeout=300)
+    state = sandbox.state()
+    parsed = {dag_id for dag_id, dag in state["dags"].items() if not dag["has_import_errors"]}
+    assert {*ATTACKS, "team_a__target", "team_b__ledger", "team_b__consumer"} <= parsed, state["import_errors"]
+    return sandbox.home / "airflow.db"
+
+
+_VICTIM_ROWS = """
+import json
+from airflow.models.asset import AssetEvent, AssetModel
+from airflow.models.asset_state_store import AssetStateStoreModel
+from airflow.models.dagrun import DagRun
+from airflow.models.variable import Variable
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+with create_session() as session:
+    every = lambda model: session.scalars(select(model))
+    uris = {a.id: a.uri for a in every(AssetModel)}
+    print(json.dumps({
+        "dag_runs": sorted([r.dag_id, r.run_id] for r in every(DagRun)),
+        "asset_events": sorted([e.asset.uri, e.source_dag_id, e.source_task_id] for e in every(AssetEvent)),
+        "asset_state": sorted([uris[s.asset_id], s.key, s.value] for s in every(AssetStateStoreModel)),
+        "variables": {v.key: [v.val, v.team_name] for v in every(Variable)},
+        "xcoms": {f"{x.dag_id}.{x.task_id}": x.value for x in every(XComModel) if x.key == "return_value"},
+    }, default=str))
+"""
+
+
+@dataclass
+class Deployment:
+    """One run of the deployment: its sandbox (logs, decision logs), task instances and team B's rows."""
+
+    sandbox: AirflowSandbox
+    states: dict[tuple[str, str], str | None]
+    rows: dict[str, Any]
+
+    def log(self, dag_id: str, task_id: str) -> str:
+        logs = sorted((self.sandbox.home / "logs").glob(f"dag_id={dag_id}/*/task_id={task_id}/attempt=*.log"))
+        return "\n".join(path.read_text() for path in logs)
+
+
+def _finished(state: dict) -> bool:
+    tis = {(ti["dag_id"], ti["task_id"]): ti["state"] for ti in state["task_instances"]}
+    return all(tis.get((dag_id, task)) in TERMINAL for dag_id, tasks in ATTACKS.items() for task in tasks)
+
+
+def _deploy(template_db: Path, home: Path, opa_url: str, disabled: list[str]) -> Deployment:
+    sandbox = _sandbox(home, opa_url)
+    for part in template_db.parent.glob("airflow.db*"):
+        shutil.copy(part, home / part.name)
+    disabled_env = {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": json.dumps(disabled)}
+    with sandbox.serve(env=disabled_env, triggerer_teams=("team_a",)):
+        state = sandbox.wait_for(_finished, timeout=420)
+    states = {(ti["dag_id"], ti["task_id"]): ti["state"] for ti in state["task_instances"]}
+    rows = json.loads(sandbox.python(_VICTIM_ROWS).strip().splitlines()[-1])
+    return Deployment(sandbox, states, rows)
+
+
+@pytest.fixture(scope="module")
+def guarded(template_db: Path, opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    return _deploy(template_db, tmp_path_factory.mktemp("guarded"), opa_url, [])
+
+
+@pytest.fixture(scope="module")
+def unguarded(template_db: Path, opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    return _deploy(template_db, tmp_path_factory.mktemp("unguarded"), opa_url, ["execution_api"])
+
+
+#: Each route family: its DAG, its attack tasks with the target each names, and the rule that refuses them.
+FAMILIES = {
+    "trigger a DAG run": ("team_a__trigger_runtime", {"attack": "team_b__ledger"}, "cross_dag.foreign_target"),
+    "asset event through an alias": (
+        "team_a__produce_runtime", {"attack_alias": "s3://team-b/ledger"}, "assets.produce_outside_namespace",
+    ),
+    "asset event of an outlet added at run time": (
+        "team_a__produce_runtime", {"attack_declared": "s3://team-b/ledger"}, "assets.produce_outside_namespace",
+    ),
+    "asset and asset-event reads": (
+        "team_a__read_assets", {"attack_asset": "s3://team-b/ledger", "attack_events": "s3://team-b/ledger"},
+        "assets.foreign_consume",
+    ),
+    "asset state store write": (
+        "team_a__asset_state", {"attack": "s3://team-b/ledger"}, "assets.produce_outside_namespace",
+    ),
+    "state of another team's DAG": (
+        "team_a__state_queries", {"attack_runs": "team_b__ledger", "attack_task_states": "team_b__ledger"},
+        "cross_dag.foreign_target",
+    ),
+    "deferral to a trigger with another team's connection": (
+        "team_a__defer_foreign", {"attack": "team_b_warehouse"}, "connections.foreign_connection",
+    ),
+    "Variable writes": (
+        "team_a__variable_write", {"attack_overwrite": "team_b_api_base", "attack_delete_global": "environment_name"},
+        "variables.foreign_variable",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_with_the_guard_each_attack_fails_with_the_rule_and_its_control_succeeds(guarded, family):
+    dag_id, attacks, rule = FAMILIES[family]
+    for task_id in attacks:
+        assert guarded.states[dag_id, task_id] == "failed", task_id
+        log = guarded.log(dag_id, task_id)
+        assert "'reason': 'airflow_policies'" in log and f"[{rule}]" in log, task_id
+    assert guarded.states[dag_id, "control"] == "success"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_api_server_decided_each_attack_on_its_runtime_reference(guarded, family):
+    """The decision log names the rule, the attacking task and the target its request named, at execution_api."""
+    dag_id, attacks, rule = FAMILIES[family]
+    refused = {
+        (v["task_id"], target)
+        for record in guarded.sandbox.decisions("api-server")
+        if (record["dag_id"], record["enforcement_point"], record["outcome"]) == (dag_id, "execution_api", "rejected")
+        for v in record["violations"]
+        if v["rule"] == rule
+        for target in attacks.values()
+        if target in json.dumps(v["details"])
+    }
+    assert set(attacks.items()) <= refused
+    assert not any(task_id == "control" for task_id, _ in refused)
+
+
+def test_with_the_guard_team_b_is_untouched_and_team_a_got_its_own(guarded):
+    rows = guarded.rows
+    assert [run for run in rows["dag_runs"] if run[0].startswith("team_b__")] == []
+    assert sorted(run for run in rows["dag_runs"] if run[0] == "team_a__target") == [["team_a__target", "from_team_a"]]
+    assert rows["asset_events"] == [
+        ["s3://team-a/made", "team_a__produce_runtime", "control"],
+        ["s3://team-a/out", "team_a__produce_runtime", "control"],
+    ]
+    assert rows["asset_state"] == [["s3://team-a/out", "cursor", '"team a\'s own cursor"']]
+    assert rows["variables"] == {**{k: list(v) for k, v in VARIABLES.items()}, "team_a_threshold": ["6", None]}
+    assert rows["xcoms"]["team_a__defer_foreign.control"] == "team-a-host"
+    assert rows["xcoms"]["team_a__state_queries.control"] == 1
+    assert "team_a__read_assets.attack_asset" not in rows["xcoms"]
+
+
+def test_with_the_guard_the_refused_deferral_never_reaches_the_triggerer(guarded):
+    """Team A's own trigger ran in team A's triggerer; the one with team B's connection was never created."""
+    runs = guarded.sandbox.home / "logs" / "dag_id=team_a__defer_foreign"
+    assert [p.name.split(".trigger")[0] for p in runs.glob("*/task_id=*/*.trigger.*.log")] == ["attempt=1.log"]
+    assert list(runs.glob("*/task_id=control/*.trigger.*.log")), "the control's trigger ran"
+
+
+@pytest.mark.parametrize("deployment", ["guarded", "unguarded"])
+def test_xcoms_stay_team_scoped_by_airflow_itself(deployment, request):
+    """Team A's read of team B's XCom is refused by Airflow's own check, guard or no guard."""
+    run: Deployment = request.getfixturevalue(deployment)
+    assert run.states["team_a__xcom_cross", "attack"] == "failed"
+    assert "Task does not have access to this XCom in multi-team mode" in run.log("team_a__xcom_cross", "attack")
+    assert run.states["team_a__xcom_cross", "control"] == "success"
+
+
+def test_without_the_guard_every_attack_reaches_team_b(unguarded):
+    """The control: with disabled_points [execution_api] (and every other point on) each attack succeeds."""
+    for family, (dag_id, attacks, _) in FAMILIES.items():
+        for task_id in [*attacks, "control"]:
+            assert unguarded.states[dag_id, task_id] == "success", (family, task_id)
+    rows = unguarded.rows
+    assert ["team_b__ledger", "from_team_a"] in rows["dag_runs"]
+    assert {(e[1], e[2]) for e in rows["asset_events"] if e[0] == "s3://team-b/ledger"} == {
+        ("team_a__produce_runtime", "attack_alias"),
+        ("team_a__produce_runtime", "attack_declared"),
+    }
+    assert [run for run in rows["dag_runs"] if run[0] == "team_b__consumer"], "team A's events scheduled team B's DAG"
+    assert ["s3://team-b/ledger", "cursor", '"hijacked by team a"'] in rows["asset_state"]
+    assert rows["variables"]["team_b_api_base"] == ["hijacked by team a", "team_b"]
+    assert "environment_name" not in rows["variables"]
+    assert rows["xcoms"]["team_a__read_assets.attack_asset"] == {"secret": "team-b-only"}
+    assert rows["xcoms"]["team_a__defer_foreign.attack"] == "team-b-host"
+    assert "team_a__state_queries.attack_runs" in rows["xcoms"]
