@@ -106,6 +106,9 @@ class AirflowSandbox:
                 **{f"AIRFLOW__{t.upper()}___CORE__EXECUTION_API_SERVER_URL": execution_api for t in self.teams},
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                # Every process of the sandbox shares this machine's cores: the API server's first answers (it
+                # builds its routes on the first request) can take longer than a worker's default 5 s.
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
                 "AIRFLOW_POLICIES_OPA_URL": self.opa_url,
                 "AIRFLOW_POLICIES_STATE_DIR": str(self.home / "policy-state"),
             }
