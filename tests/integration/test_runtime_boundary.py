@@ -51,8 +51,6 @@ def _sandbox(home: Path, opa_url: str) -> AirflowSandbox:
             BundleSpec("team_b_dags", RUNTIME / "team_b", "team_b"),
         ],
         opa_url=opa_url,
-        # Two cores run every process: a task's first call can wait for the API server longer than the default 5 s.
-        extra_env={"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30"},
     )
     # The probe trigger must be importable by the worker and the triggerer: Airflow puts plugins on sys.path.
     shutil.copytree(RUNTIME / "plugins", home / "plugins", dirs_exist_ok=True)
