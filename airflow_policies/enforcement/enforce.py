@@ -53,7 +53,7 @@ def warning_message(record: DecisionRecord) -> str | None:
         return f"airflow-policies: {_subject(record)} was admitted unchecked (fail open): {record.error}"
     lines = _findings(record, "warn")
     lines += [
-        f"  ~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
+        f"  ~ {m.targets}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
         for m in record.mutations
         if m.applied and m.action == "warn"
     ]
@@ -76,18 +76,19 @@ def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
         if not change.applied:
             continue
         value = _converted(change)
-        if change.task_id is None:
-            setattr(dag, change.field, value)
-            continue
-        # judge() refused decisions that name a task the DAG's input document does not have.
-        task = dag.task_dict[change.task_id]
-        try:
-            setattr(task, change.field, value)
-        except AttributeError:
-            # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
-            if not isinstance(task, MappedOperator):
-                raise
-            task.partial_kwargs[change.field] = value
+        for task_id in change.task_ids:
+            if task_id is None:
+                setattr(dag, change.field, value)
+                continue
+            # judge() refused decisions that name a task the DAG's input document does not have.
+            task = dag.task_dict[task_id]
+            try:
+                setattr(task, change.field, value)
+            except AttributeError:
+                # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
+                if not isinstance(task, MappedOperator):
+                    raise
+                task.partial_kwargs[change.field] = value
 
 
 def enforce(dag: DAG, record: DecisionRecord) -> str | None:
