@@ -56,7 +56,7 @@ def _layer(tmp_path: Path, team: str, source: str) -> Path:
             "declares package airflow_policies.rules.connections.foreign_connection",
         ),
         ("package airflow_policies.main\n\nextra := 1\n", "declares package airflow_policies.main"),
-        ("package airflow_policies.rollout\n\nexceptions := []\n", "declares package airflow_policies.policy.rollout"),
+        ("package airflow_policies.rollout\n\nexceptions := []\n", "declares package airflow_policies.rollout"),
         (
             "package airflow_policies.team_rules.team_b.spy\n\nviolation contains 1 if false\n",
             "must be package airflow_policies.team_rules.team_a.<rule>",
