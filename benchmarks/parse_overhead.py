@@ -140,13 +140,17 @@ def opa_bench(repo: Path, document: Path, count: int = 5) -> dict[str, float]:
 
 
 def _bench_documents(tasks: int, directory: Path) -> dict[str, Path]:
-    """The worst-case and the routed document of one generated DAG each, as the policy would send them."""
+    """The worst-case and the routed document of one generated DAG each, as the policy would send them (the
+    DAGs parsed with our policy plugin unregistered, so as their authors wrote them)."""
+    from airflow import settings
     from airflow.dag_processing.dagbag import DagBag
 
     from airflow_policies.document.builder import build_input
     from airflow_policies.document.models import BundleInfo
 
     paths = {}
+    manager = settings.get_policy_plugin_manager()
+    plugin = manager.unregister(name="airflow_policies")
     for name, routed in (("worst", False), ("routed", True)):
         root = directory / name
         _write_bundle(root, 1, tasks, routed)
@@ -155,6 +159,8 @@ def _bench_documents(tasks: int, directory: Path) -> dict[str, Path]:
         document = build_input(dag, bundle=BundleInfo(name="team_a_dags", team="team_a"), enforcement_point="cli")
         paths[name] = directory / f"{name}.json"
         paths[name].write_text(document.model_dump_json())
+    if plugin is not None:
+        manager.register(plugin, name="airflow_policies")
     return paths
 
 

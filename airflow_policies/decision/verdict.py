@@ -20,7 +20,7 @@ from airflow_policies.decision.breaker import CircuitBreaker
 from airflow_policies.decision.log import write_record
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord, MutationChange, Outcome
-from airflow_policies.document.models import InputDocument
+from airflow_policies.document.models import InputDocument, document_json
 from airflow_policies.exceptions import (
     CircuitOpenError,
     DecisionError,
@@ -94,7 +94,7 @@ def judge(
         max_input_bytes: a larger input document is not sent; the DAG is undecidable.
     """
     started = time.perf_counter()
-    payload = document.model_dump_json()
+    payload = document_json(document)
     decision: Decision | None = None
     changes: list[MutationChange] = []
     error: str | None = None
@@ -133,7 +133,7 @@ def judge(
         team=document.bundle.team,
         dag_id=document.dag.dag_id,
         fileloc=document.dag.relative_fileloc,
-        input_hash="sha256:" + hashlib.sha256(payload.encode()).hexdigest(),
+        input_hash="sha256:" + hashlib.sha256(payload).hexdigest(),
         policy_revision=decision.policy_revision or None if decision else None,
         outcome=outcome_of(decision) if decision else _FAILED[failure_mode],
         violations=decision.violations if decision else [],
