@@ -108,6 +108,15 @@ class Settings(BaseModel):
     team_rules: Path | None = Field(
         default=None, description="Directory of team layers (<team>/*.rego) for the OPA this tool starts itself."
     )
+    engine: Literal["server", "wasm"] = Field(
+        default="server",
+        description="Where parse-time decisions (dag_processor, worker, cli) are evaluated: the OPA server, or in "
+        "process from wasm_bundle; the server-side enforcement points always ask the OPA server.",
+    )
+    wasm_bundle: Path | None = Field(
+        default=None,
+        description="The rules and data as an OPA Wasm bundle (bundle build --target wasm), for engine wasm.",
+    )
 
     def enabled(self, point: EnforcementPoint) -> bool:
         """Whether ``point`` decides anything in this deployment."""

@@ -190,6 +190,12 @@ def main() -> int:
     parser.add_argument(
         "--no-commands", action="store_true", help="skip reserialize and the dag-processor (quick iterations)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["server", "wasm"],
+        default="server",
+        help="wasm: parse-time decisions in process (engine: wasm); the manager's re-check still asks the server",
+    )
     args = parser.parse_args()
 
     repo = Path(__file__).resolve().parent.parent
@@ -205,6 +211,7 @@ def main() -> int:
     from airflow_policies.local.opa_server import local_opa
     from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
     from airflow_policies.local.testing import reload_configuration
+    from airflow_policies.policy.bundle import build_bundle
 
     root = Path(_HOME) / "team_a"
     _write_bundle(root, args.files, args.tasks, args.routed)
@@ -228,7 +235,14 @@ def main() -> int:
         "tasks_per_dag": args.tasks,
         "rounds": args.rounds,
         "dags_already_routed": args.routed,
+        "engine": args.engine,
     }
+    engine_env = {}
+    if args.engine == "wasm":
+        wasm_bundle = Path(_HOME) / "policy-wasm.tar.gz"
+        build_bundle(repo / "examples" / "registry.yaml", wasm_bundle, wasm=True)
+        engine_env = {"AIRFLOW_POLICIES_ENGINE": "wasm", "AIRFLOW_POLICIES_WASM_BUNDLE": str(wasm_bundle)}
+        os.environ.update(engine_env)
     bench_documents = _bench_documents(args.tasks, Path(_HOME) / "bench-documents")
     with local_opa(repo / "examples" / "registry.yaml") as url:
         os.environ["AIRFLOW_POLICIES_OPA_URL"] = url
@@ -247,7 +261,12 @@ def main() -> int:
 
         # Latency on DAGs as their authors wrote them (parsed without the policy, so not yet routed): the
         # decision then carries every mutation, as it does in a real parse.
-        evaluator = OpaEvaluator(_config.settings())
+        if args.engine == "wasm":
+            from airflow_policies.decision.wasm import WasmEvaluator
+
+            evaluate = WasmEvaluator(Path(engine_env["AIRFLOW_POLICIES_WASM_BUNDLE"])).evaluate
+        else:
+            evaluate = OpaEvaluator(_config.settings()).evaluate
         bundle = BundleInfo(name="team_a_dags", team="team_a")
         log = Path(_HOME) / "decisions.jsonl"
         build_ms, decide_ms, path_ms = [], [], []
@@ -256,11 +275,11 @@ def main() -> int:
                 started = time.perf_counter()
                 document = build_input(dag, bundle=bundle, enforcement_point="cli")
                 built = time.perf_counter()
-                evaluator.evaluate(document)
+                evaluate(document)
                 decided = time.perf_counter()
                 judge(
                     build_input(dag, bundle=bundle, enforcement_point="cli"),
-                    evaluator.evaluate,
+                    evaluate,
                     failure_mode="closed",
                     decision_log=str(log),
                 )
@@ -284,6 +303,7 @@ def main() -> int:
                 bundles=[BundleSpec("team_a_dags", root, "team_a")],
                 opa_url=url,
                 install_drop_in=False,
+                extra_env=engine_env,
             )
             sandbox.initialise()
             # Every file re-parsed as soon as its last parse finished, as a steady state of many passes.

@@ -6,6 +6,8 @@ In alternating rounds of one run, against real OPA servers with the shipped rule
 - ``evaluator_tcp``: :class:`OpaEvaluator` as shipped: one keep-alive ``http.client`` connection, the
   document's JSON serialized once (and hashed from the same bytes by the verdict), validated;
 - ``unix_socket``: the same request and validation over ``opa run --addr unix://...``;
+- ``wasm_in_process``: no server: the same rules compiled to OPA's Wasm target, run by wasmtime in this
+  process (``engine: wasm``);
 - ``pruned_body``: the same over TCP with the fields no shipped rule reads left out of the body (operator,
   task group, owners, retries, callbacks, ...): what a smaller body would save. Not shipped: team layers
   and bundles may read any field, and every enforcement point sends the same document.
@@ -109,13 +111,18 @@ def main() -> int:
     from airflow_policies._config import load_settings
     from airflow_policies.decision.models import Decision, parse_decision
     from airflow_policies.decision.opa_client import OpaEvaluator
+    from airflow_policies.decision.wasm import WasmEvaluator
     from airflow_policies.document.models import InputDocument, document_json
     from airflow_policies.local.opa_server import local_opa
+    from airflow_policies.policy.bundle import build_bundle
 
     registry = repo / "examples" / "registry.yaml"
     path = Path(tempfile.mkdtemp(prefix="airflow-policies-transport-"))
     worst = _bench_documents(args.tasks, path)["worst"]
     document = InputDocument.model_validate_json(worst.read_text())
+    wasm_bundle = path / "policy-wasm.tar.gz"
+    build_bundle(registry, wasm_bundle, wasm=True)
+    in_process = WasmEvaluator(wasm_bundle)
     decision_path = "/v1/data/airflow_policies/main/decision?provenance=true"
 
     with local_opa(registry) as url, _unix_socket_opa(repo, registry) as socket_path:
@@ -148,6 +155,7 @@ def main() -> int:
             "opa_python_client": opa_python_client,
             "evaluator_tcp": lambda: evaluator.evaluate(document),
             "unix_socket": unix_socket,
+            "wasm_in_process": lambda: in_process.evaluate(document),
             "pruned_body": pruned_body,
         }
         reference = evaluator.evaluate(document)
