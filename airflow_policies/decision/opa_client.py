@@ -104,6 +104,9 @@ class OpaEvaluator:
                 # Connected: from now on each read may wait the read timeout.
                 sock: socket.socket = connection.sock  # type: ignore[assignment]  # set by connect()
                 sock.settimeout(self._settings.read_timeout_seconds)
+                # http.client sends the headers and the body in two writes: with Nagle's algorithm the body
+                # waits for OPA to acknowledge the headers (a delayed ACK). requests/urllib3 set this too.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.request("POST", self._path, body=body, headers=self._headers)
             try:
                 response = connection.getresponse()
