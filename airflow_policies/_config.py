@@ -156,6 +156,17 @@ class Settings(BaseModel):
         description="Directory of team layers (<team>/*.rego) for the OPA this tool starts itself.",
         examples=["/etc/airflow/team_rules"],
     )
+    engine: Literal["server", "wasm"] = Field(
+        default="server",
+        description="Where parse-time decisions (dag_processor, worker, cli) are evaluated: the OPA server, or in "
+        "process from wasm_bundle; the server-side enforcement points always ask the OPA server.",
+        examples=["wasm"],
+    )
+    wasm_bundle: Path | None = Field(
+        default=None,
+        description="The rules and data as an OPA Wasm bundle (bundle build --target wasm), for engine wasm.",
+        examples=["/etc/airflow/airflow-policies-wasm.tar.gz"],
+    )
 
     def enabled(self, point: EnforcementPoint) -> bool:
         """Whether ``point`` decides anything in this deployment."""

@@ -32,6 +32,12 @@ def register(commands: Subcommands) -> None:
     build.add_argument("--signing-key", type=Path, help="PEM private key (RSA/ECDSA) to sign the bundle with")
     build.add_argument("--signing-alg", default="RS256", help="JWT algorithm of the signature (default: RS256)")
     build.add_argument("--key-id", default="airflow_policies", help="key id the replicas verify with")
+    build.add_argument(
+        "--target",
+        choices=["rego", "wasm"],
+        default="rego",
+        help="wasm: the rules compiled to OPA's Wasm target, for the in-process engine (engine: wasm)",
+    )
     config = bundle_commands.add_parser("opa-config", help="print the OPA config of a replica polling a bundle server")
     config.add_argument("server_url", help="base URL of the bundle server")
     config.add_argument("--public-key", type=Path, help="PEM public key: activate only bundles signed with its pair")
@@ -58,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             signing_key=args.signing_key,
             signing_alg=args.signing_alg,
             key_id=args.key_id,
+            wasm=args.target == "wasm",
         )
         print(f"{args.output}: revision {revision}{' (signed)' if args.signing_key else ''}")
         return EXIT_OK

@@ -252,7 +252,7 @@ def render_text(report: CheckReport) -> str:
 
 def _mutation_lines(mutations: Sequence[MutationChange]) -> list[str]:
     return [
-        f"~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'} {m.field}: {m.before!r} -> {m.after!r}  "
+        f"~ {m.targets} {m.field}: {m.before!r} -> {m.after!r}  "
         f"[{m.rule}]{'' if m.applied else '  (dryrun: not applied)'}"
         for m in mutations
     ]
@@ -266,7 +266,7 @@ def render_diff(report: CheckReport) -> str:
             if dag.mutations:
                 lines.append(f"{file.file}  {dag.dag_id}")
                 lines.extend(f"    {line}" for line in _mutation_lines(dag.mutations))
-    changed = sum(1 for f in report.files for d in f.dags for m in d.mutations if m.applied)
+    changed = sum(len(m.task_ids) for f in report.files for d in f.dags for m in d.mutations if m.applied)
     lines.append(f"{changed} fields changed")
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ class CheckReport(_Model):
     """Everything ``check`` (one bundle) or ``audit`` (every bundle: ``bundle`` and ``team`` null, each decision
     names its own) found, in file order, and the exceptions about to expire."""
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     bundle: str | None
     team: str | None
     files: list[FileResult]

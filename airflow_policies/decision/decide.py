@@ -9,18 +9,24 @@ change them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 
 from airflow_policies._config import settings
 from airflow_policies.decision.breaker import CircuitBreaker
+from airflow_policies.decision.models import Decision
 from airflow_policies.decision.opa_client import OpaEvaluator
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.decision.teams import configured_bundle_teams
 from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import airflow_info
-from airflow_policies.document.models import InputDocument
+from airflow_policies.document.models import EnforcementPoint, InputDocument
+from airflow_policies.exceptions import ConfigurationError
 
 __all__ = ["decide", "warm"]
+
+# Where DAG code has run in the same process: the only points the in-process Wasm engine may decide.
+_PARSE_TIME: frozenset[EnforcementPoint] = frozenset({"dag_processor", "worker", "cli"})
 
 
 @cache
@@ -36,21 +42,38 @@ def _breaker() -> CircuitBreaker:
     return CircuitBreaker(current.state_dir / f"breaker-{endpoint}.json", current.breaker_reset_seconds)
 
 
+@cache
+def _wasm_evaluate() -> Callable[[InputDocument], Decision]:
+    from airflow_policies.decision.wasm import WasmEvaluator
+
+    bundle = settings().wasm_bundle
+    if bundle is None:
+        raise ConfigurationError(
+            "engine wasm needs [airflow_policies] wasm_bundle (AIRFLOW__AIRFLOW_POLICIES__WASM_BUNDLE): "
+            "a bundle built with airflow-policies bundle build --target wasm"
+        )
+    return WasmEvaluator(bundle).evaluate
+
+
 def warm() -> None:
     """Read everything the decision trusts, now. An invalid configuration raises, naming the field."""
     configured_bundle_teams()
     _breaker()
     airflow_info()
+    if settings().engine == "wasm":
+        _wasm_evaluate()  # compiled once here, before the DAG processor forks its parse children
 
 
 def decide(document: InputDocument) -> DecisionRecord:
     """Ask OPA about one document, with this deployment's failure mode, breaker and decision log."""
     current = settings()
+    in_process = current.engine == "wasm" and document.enforcement_point in _PARSE_TIME
     return judge(
         document,
-        _evaluator().evaluate,
+        _wasm_evaluate() if in_process else _evaluator().evaluate,
         failure_mode=current.failure_mode_at(document.enforcement_point),
         decision_log=current.decision_log,
-        breaker=_breaker(),
+        # The breaker guards the network path: the in-process engine has no server to wait for.
+        breaker=None if in_process else _breaker(),
         max_input_bytes=current.max_input_bytes,
     )

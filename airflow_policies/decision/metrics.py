@@ -26,7 +26,7 @@ def emit(record: DecisionRecord, *, breaker_open: bool | None) -> None:
     for violation in record.violations:
         stats.incr(f"{PREFIX}.findings", tags=tags | {"rule": violation.rule, "effect": violation.effect})
         stats.incr(f"{PREFIX}.findings.{violation.effect}.{violation.rule}", tags=tags)
-    applied = sum(1 for m in record.mutations if m.applied)
+    applied = sum(len(m.task_ids) for m in record.mutations if m.applied)
     if applied:
         stats.incr(f"{PREFIX}.mutations", count=applied, tags=tags)
     if record.error is not None:

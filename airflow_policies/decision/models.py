@@ -66,10 +66,14 @@ class Violation(_Model):
 
 
 class Mutation(_Model):
-    """One field the policy sets on an admitted DAG or task."""
+    """One field the policy sets to one value, on some tasks of an admitted DAG or on the DAG itself.
+
+    ``task_ids`` names each task once; ``None`` in it stands for the DAG (the only target of a DAG field).
+    One rule routing every task of a DAG is one mutation, not one per task.
+    """
 
     rule: str = Field(min_length=1)
-    task_id: str | None = None
+    task_ids: list[str | None] = Field(min_length=1)
     field: MutableField
     value: Any
     action: Action
@@ -109,14 +113,16 @@ class Decision(_Model):
     def _no_conflicts(cls, mutations: list[Mutation]) -> list[Mutation]:
         seen: dict[tuple[str | None, str], Any] = {}
         for m in mutations:
-            key = (m.task_id, m.field)
-            if key in seen and seen[key] != m.value:
-                raise ValueError(f"two mutations set {m.field!r} of task {m.task_id!r} to different values")
-            seen[key] = m.value
-        for m in mutations:
-            if (m.task_id is None) != (m.field in DAG_FIELDS):
-                level = "DAG-level" if m.field in DAG_FIELDS else "task-level"
-                raise ValueError(f"mutation of {m.field!r} is {level} but task_id is {m.task_id!r}")
+            for task_id in m.task_ids:
+                key = (task_id, m.field)
+                if key in seen and seen[key] != m.value:
+                    raise ValueError(f"two mutations set {m.field!r} of task {task_id!r} to different values")
+                seen[key] = m.value
+            dag_level = m.field in DAG_FIELDS
+            distinct_tasks = None not in m.task_ids and len(set(m.task_ids)) == len(m.task_ids)
+            if m.task_ids != [None] if dag_level else not distinct_tasks:
+                level = "DAG-level (task_ids [null])" if dag_level else "task-level (distinct task ids)"
+                raise ValueError(f"mutation of {m.field!r} is {level} but task_ids is {m.task_ids!r}")
         return mutations
 
     def with_effect(self, effect: Effect) -> list[Violation]:

@@ -1,17 +1,25 @@
-"""Ask OPA for the decision on one input document: one HTTP request per DAG."""
+"""Ask OPA for the decision on one input document: one HTTP request per DAG.
+
+The request goes over one keep-alive connection per process (``http.client``), with the document's JSON
+as serialized once by :func:`~airflow_policies.document.models.document_json` (the verdict hashes the same
+bytes). ``benchmarks/transport.py`` measured this against opa-python-client (which
+re-serializes the document through ``json.dumps`` and goes through requests) and against a Unix socket;
+the numbers are in the README.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import ssl
+import threading
 import time
-
-import requests
-from opa_client import OpaClient
 
 from airflow_policies._config import Settings
 from airflow_policies.decision.models import Decision, parse_decision
-from airflow_policies.document.models import InputDocument
+from airflow_policies.document.models import InputDocument, document_json
 from airflow_policies.exceptions import (
     MalformedDecisionError,
     OpaTimeoutError,
@@ -25,6 +33,17 @@ _HINT = "check that OPA is running and reachable, or set AIRFLOW__AIRFLOW_POLICI
 # A refused connection is retried once after this pause: the request never reached OPA, so the retry is
 # safe, and it rides over an OPA restart. Timeouts and HTTP errors are never retried.
 _REFUSED_RETRY_PAUSE = 0.2
+# A kept-alive connection that OPA closed while it was idle fails on its next request before any answer:
+# that request is sent again, once, on a new connection (a query has no side effect).
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+class _ConnectTimeout(Exception):
+    """The connection was not accepted within the connect timeout."""
+
+
+class _ReadTimeout(Exception):
+    """The answer did not come within the read timeout."""
 
 
 class OpaEvaluator:
@@ -37,42 +56,81 @@ class OpaEvaluator:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         url = settings.opa_url
+        self._host = url.host or "127.0.0.1"
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._tls = url.scheme == "https"
         self.url = f"{url.scheme}://{url.host}:{url.port}/v1/data/{settings.decision_path}"
-        self._client_and_pid: tuple[OpaClient, int] | None = None
+        self._path = f"/v1/data/{settings.decision_path}?provenance=true"
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if settings.opa_token:
+            self._headers["Authorization"] = f"Bearer {settings.opa_token}"
+        # Per thread (the Execution API guard decides in worker threads) and per process, see _connection.
+        self._local = threading.local()
 
-    @property
-    def _client(self) -> OpaClient:
-        # One client (and keep-alive connection) per process: the DAG processor forks its parse children
-        # from a manager that asks OPA too, and a socket shared across a fork interleaves their answers.
-        if self._client_and_pid is None or self._client_and_pid[1] != os.getpid():
-            self._client_and_pid = (self._new_client(), os.getpid())
-        return self._client_and_pid[0]
+    def _new_connection(self) -> http.client.HTTPConnection:
+        timeout = self._settings.connect_timeout_seconds
+        if self._tls:
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
-    def _new_client(self) -> OpaClient:
-        url = self._settings.opa_url
-        client = OpaClient(
-            host=url.host or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 80),
-            ssl=url.scheme == "https",
-            token=self._settings.opa_token,
-            # Retrying a timeout would spend the parse's time twice; _query retries only refused connections.
-            retries=0,
-        )
-        client.timeout = (self._settings.connect_timeout_seconds, self._settings.read_timeout_seconds)
-        return client
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection, and whether it was used before. One connection (and keep-alive
+        socket) per process and thread: the DAG processor forks its parse children from a manager that asks
+        OPA too, and a socket shared across a fork (or by two threads) interleaves their answers."""
+        held: tuple[http.client.HTTPConnection, int] | None = getattr(self._local, "held", None)
+        if held is not None and held[1] == os.getpid():
+            return held[0], True
+        connection = self._new_connection()
+        self._local.held = (connection, os.getpid())
+        return connection, False
 
-    def _query(self, document: InputDocument) -> object:
-        package, _, rule = self._settings.decision_path.rpartition("/")
-        payload = document.model_dump(mode="json")
+    def _drop_connection(self) -> None:
+        held: tuple[http.client.HTTPConnection, int] | None = getattr(self._local, "held", None)
+        self._local.held = None
+        # A socket inherited across a fork is the parent's: only forgotten here, never closed.
+        if held is not None and held[1] == os.getpid():
+            held[0].close()
+
+    def _exchange(self, body: bytes) -> tuple[int, bytes]:
+        connection, reused = self._connection()
+        try:
+            if connection.sock is None:
+                try:
+                    connection.connect()
+                except TimeoutError:
+                    raise _ConnectTimeout from None
+                # Connected: from now on each read may wait the read timeout.
+                sock: socket.socket = connection.sock  # type: ignore[assignment]  # set by connect()
+                sock.settimeout(self._settings.read_timeout_seconds)
+                # http.client sends the headers and the body in two writes: with Nagle's algorithm the body
+                # waits for OPA to acknowledge the headers (a delayed ACK). requests/urllib3 set this too.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection.request("POST", self._path, body=body, headers=self._headers)
+            try:
+                response = connection.getresponse()
+                answer = response.read()
+            except TimeoutError:
+                raise _ReadTimeout from None
+        except _STALE:
+            self._drop_connection()
+            if not reused:
+                raise
+            return self._exchange(body)
+        except BaseException:
+            self._drop_connection()
+            raise
+        if response.will_close:
+            self._drop_connection()
+        return response.status, answer
+
+    def _query(self, body: bytes) -> tuple[int, bytes]:
         for attempt in (1, 2):
             try:
-                return self._client.query_rule(
-                    input_data=payload, package_path=package, rule_name=rule, query_params={"provenance": "true"}
-                )
-            except requests.Timeout:
-                raise
-            except requests.ConnectionError as exc:
-                if attempt == 2 or not _refused(exc):
+                return self._exchange(body)
+            except ConnectionRefusedError:
+                if attempt == 2:
                     raise
                 time.sleep(_REFUSED_RETRY_PAUSE)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
@@ -86,25 +144,26 @@ class OpaEvaluator:
             MalformedDecisionError: OPA answered something that is not a decision.
         """
         try:
-            body = self._query(document)
-        except requests.ConnectTimeout:
+            status, answer = self._query(b'{"input":' + document_json(document) + b"}")
+        except _ConnectTimeout:
             raise OpaTimeoutError(
                 f"OPA at {self.url} did not accept the connection within "
                 f"{self._settings.connect_timeout_seconds}s (connect timeout); {_HINT}"
             ) from None
-        except requests.Timeout:
+        except _ReadTimeout:
             raise OpaTimeoutError(
                 f"OPA at {self.url} did not answer within {self._settings.read_timeout_seconds}s (read timeout); "
                 f"check OPA's load and logs, or raise AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS"
             ) from None
-        except requests.ConnectionError as exc:
-            raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_root_cause(exc)}); {_HINT}") from None
-        except requests.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
+            raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_describe(exc)}); {_HINT}") from None
+        if status != 200:
             raise OpaUnavailableError(
-                f"OPA at {self.url} answered HTTP {exc.response.status_code}: {_opa_error(exc.response)}; "
-                "OPA's own log has the details"
-            ) from None
-        except json.JSONDecodeError:
+                f"OPA at {self.url} answered HTTP {status}: {_opa_error(answer)}; OPA's own log has the details"
+            )
+        try:
+            body = json.loads(answer)
+        except ValueError:
             raise MalformedDecisionError(f"OPA at {self.url} answered with a body that is not JSON") from None
         decision = parse_decision(body, source=f"OPA at {self.url}")
         bundles = body.get("provenance", {}).get("bundles") if isinstance(body, dict) else None
@@ -115,25 +174,17 @@ class OpaEvaluator:
         return decision
 
 
-def _refused(exc: requests.ConnectionError) -> bool:
-    while exc is not None:
-        if isinstance(exc, ConnectionRefusedError):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
-
-
-def _root_cause(exc: BaseException) -> str:
-    while exc.__context__ is not None or exc.__cause__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "Connection refused"
     return str(exc) or type(exc).__name__
 
 
-def _opa_error(response: requests.Response) -> str:
+def _opa_error(answer: bytes) -> str:
     try:
-        body = response.json()
+        body = json.loads(answer)
     except ValueError:
-        return response.text[:300] or "(empty body)"
+        return answer[:300].decode(errors="replace") or "(empty body)"
     if isinstance(body, dict) and "message" in body:
         return f"{body.get('code', 'error')}: {body['message']}"[:500]
     return str(body)[:300]

@@ -21,15 +21,26 @@ class _Model(BaseModel):
 
 
 class MutationChange(_Model):
-    """One field the policy sets, with its value before and after; dryrun changes are not applied."""
+    """One field the policy sets from one value to another, on the tasks it names (``None``: the DAG itself);
+    dryrun changes are not applied. The tasks of one rule that had the same value are one change, so a
+    decision routing every task of a large DAG stays a short decision-log line, every task still named."""
 
     rule: str
-    task_id: str | None
+    task_ids: list[str | None]
     field: str
     before: Any
     after: Any
     action: Literal["deny", "warn", "dryrun"]
     applied: bool
+
+    @property
+    def targets(self) -> str:
+        """How a message names what the change sets: the DAG, one task, or the tasks (each by id)."""
+        if self.task_ids == [None]:
+            return "the DAG"
+        if len(self.task_ids) == 1:
+            return f"task {self.task_ids[0]!r}"
+        return f"{len(self.task_ids)} tasks ({', '.join(repr(t) for t in self.task_ids)})"
 
 
 class DecisionRecord(_Model):

@@ -20,7 +20,7 @@ from airflow_policies.decision.breaker import CircuitBreaker
 from airflow_policies.decision.log import write_record
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord, MutationChange, Outcome
-from airflow_policies.document.models import InputDocument
+from airflow_policies.document.models import InputDocument, document_json
 from airflow_policies.exceptions import (
     CircuitOpenError,
     DecisionError,
@@ -36,24 +36,31 @@ _FAILED: dict[FailureMode, Outcome] = {"closed": "failed_closed", "open": "faile
 
 
 def _changes(document: InputDocument, decision: Decision) -> list[MutationChange]:
+    """Each mutation with the value it replaces, one change per distinct value before it."""
     tasks = {t.task_id: t for t in document.tasks}
-    changes = []
+    changes: list[MutationChange] = []
     for m in decision.mutations:
-        source: Any = document.dag if m.task_id is None else tasks.get(m.task_id)
-        if source is None:
-            raise MalformedDecisionError(
-                f"the decision mutates task {m.task_id!r}, which DAG {document.dag.dag_id!r} does not have"
-            )
-        changes.append(
+        # The tasks of one mutation grouped by their value before it (keyed by repr: tags are lists).
+        by_before: dict[str, tuple[Any, list[str | None]]] = {}
+        for task_id in m.task_ids:
+            source: Any = document.dag if task_id is None else tasks.get(task_id)
+            if source is None:
+                raise MalformedDecisionError(
+                    f"the decision mutates task {task_id!r}, which DAG {document.dag.dag_id!r} does not have"
+                )
+            before = getattr(source, m.field, None)
+            by_before.setdefault(repr(before), (before, []))[1].append(task_id)
+        changes.extend(
             MutationChange(
                 rule=m.rule,
-                task_id=m.task_id,
+                task_ids=task_ids,
                 field=m.field,
-                before=getattr(source, m.field, None),
+                before=before,
                 after=m.value,
                 action=m.action,
                 applied=m.applied,
             )
+            for before, task_ids in by_before.values()
         )
     return changes
 
@@ -87,7 +94,7 @@ def judge(
         max_input_bytes: a larger input document is not sent; the DAG is undecidable.
     """
     started = time.perf_counter()
-    payload = document.model_dump_json()
+    payload = document_json(document)
     decision: Decision | None = None
     changes: list[MutationChange] = []
     error: str | None = None
@@ -126,7 +133,7 @@ def judge(
         team=document.bundle.team,
         dag_id=document.dag.dag_id,
         fileloc=document.dag.relative_fileloc,
-        input_hash="sha256:" + hashlib.sha256(payload.encode()).hexdigest(),
+        input_hash="sha256:" + hashlib.sha256(payload).hexdigest(),
         policy_revision=decision.policy_revision or None if decision else None,
         outcome=outcome_of(decision) if decision else _FAILED[failure_mode],
         violations=decision.violations if decision else [],

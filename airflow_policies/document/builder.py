@@ -33,6 +33,7 @@ from airflow_policies.document.models import (
     VariableReference,
 )
 from airflow_policies.document.references import (
+    DAG_REFERENCE_ATTRIBUTES,
     connection_references,
     dag_references,
     expand_connection_references,
@@ -132,8 +133,9 @@ def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
             expand_input = safe_getattr(task, attribute) if isinstance(attribute, str) else None
         expand = safe_getattr(expand_input, "value", None)
         return dict(partial), dict(expand) if isinstance(expand, Mapping) else {"__expand_kwargs__": expand}
+    # Only read: no copy of the operator's attributes.
     attributes = safe_getattr(task, "__dict__", None) or {}
-    return dict(attributes), {}
+    return attributes, {}
 
 
 def _operator_name(task: object) -> str:
@@ -201,7 +203,8 @@ def _describe_task(task: object) -> TaskInfo:
     conns, variables = _task_references(task, attributes, expand)
     callbacks, callback_conns = _callbacks(task, TASK_CALLBACK_EVENTS, attributes if is_mapped else None)
     group = safe_getattr(task, "task_group")
-    dag_refs_source = {**attributes, **{k: v for k, v in expand.items() if k != "__expand_kwargs__"}}
+    # An expand() value of a DAG-reference attribute wins over the attribute, as it does at run time.
+    dag_refs_source = {name: expand.get(name, attributes.get(name)) for name in DAG_REFERENCE_ATTRIBUTES}
     return TaskInfo(
         task_id=_text(safe_getattr(task, "task_id")) or "<unknown task>",
         operator=_operator_name(task),

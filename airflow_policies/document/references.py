@@ -46,6 +46,10 @@ _VAR_PATTERNS = (
 )
 _DYNAMIC_VAR = re.compile(r"""\bvar\s*\.\s*(?:value|json)\s*(?:\[\s*(?!['"])|\.\s*get\s*\(\s*(?!['"]))""")
 _MAX_WALK_DEPTH = 12
+# Attribute-name sets seen so far -> those of their names that hold a connection id. The tasks of one operator
+# class share one set of attribute names, so each name is tested once per class, not once per task.
+_CONNECTION_NAMES: dict[frozenset[str], tuple[str, ...]] = {}
+_MAX_CACHED_NAME_SETS = 1024
 
 
 def is_connection_attribute(name: str) -> bool:
@@ -67,15 +71,26 @@ def _reference(value: object, source: ReferenceSource, location: str) -> Connect
     return ConnectionReference(conn_id=None, verifiable=False, raw=safe_repr(value), source=source, location=location)
 
 
+def _connection_names(attributes: Mapping[str, Any]) -> tuple[str, ...]:
+    names = frozenset(attributes)
+    found = _CONNECTION_NAMES.get(names)
+    if found is None:
+        found = tuple(name for name in attributes if isinstance(name, str) and is_connection_attribute(name))
+        if len(_CONNECTION_NAMES) >= _MAX_CACHED_NAME_SETS:
+            _CONNECTION_NAMES.clear()
+        _CONNECTION_NAMES[names] = found
+    return found
+
+
 def connection_references(
     attributes: Mapping[str, Any], source: ReferenceSource, location_prefix: str = ""
 ) -> list[ConnectionReference]:
-    """One reference per ``conn_id`` / ``*_conn_id`` attribute that is set."""
+    """One reference per ``conn_id`` / ``*_conn_id`` attribute that is set, in attribute order."""
     refs = []
-    for name, value in attributes.items():
-        if not is_connection_attribute(name) or _is_unset(value):
-            continue
-        refs.append(_reference(value, source, f"{location_prefix}{name}"))
+    for name in _connection_names(attributes):
+        value = attributes[name]
+        if not _is_unset(value):
+            refs.append(_reference(value, source, f"{location_prefix}{name}"))
     return refs
 
 
@@ -141,6 +156,8 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
     Each name (or run-time choice) is reported once per field, however often the templates repeat it, so
     the input document stays bounded by what the field names, not by how long it is.
     """
+    if value is None or (isinstance(value, str) and "{" not in value):
+        return [], []  # the common case: no Jinja at all
     conns: dict[str | None, ConnectionReference] = {}
     variables: dict[str | None, VariableReference] = {}
     for text in _strings(value):

@@ -74,7 +74,7 @@ def warning_message(record: DecisionRecord) -> str | None:
         )
     lines = _findings(record, "warn")
     lines += [
-        f"  ~ {f'task {m.task_id!r}' if m.task_id else 'the DAG'}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
+        f"  ~ {m.targets}: {m.field} {m.before!r} -> {m.after!r} [{m.rule}]"
         for m in record.mutations
         if m.applied and m.action == "warn"
     ]
@@ -97,18 +97,19 @@ def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
         if not change.applied:
             continue
         value = _converted(change)
-        if change.task_id is None:
-            setattr(dag, change.field, value)
-            continue
-        # judge() refused decisions that name a task the DAG's input document does not have.
-        task = dag.task_dict[change.task_id]
-        try:
-            setattr(task, change.field, value)
-        except AttributeError:
-            # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
-            if not isinstance(task, MappedOperator):
-                raise
-            task.partial_kwargs[change.field] = value
+        for task_id in change.task_ids:
+            if task_id is None:
+                setattr(dag, change.field, value)
+                continue
+            # judge() refused decisions that name a task the DAG's input document does not have.
+            task = dag.task_dict[task_id]
+            try:
+                setattr(task, change.field, value)
+            except AttributeError:
+                # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
+                if not isinstance(task, MappedOperator):
+                    raise
+                task.partial_kwargs[change.field] = value
 
 
 def enforce(dag: DAG, record: DecisionRecord) -> str | None:
@@ -157,7 +158,9 @@ _HEADER = re.compile(
     r"|is admitted, but:|was admitted unchecked \(fail open\): )(?P<rest>.*)$"
 )
 _FINDING = re.compile(r"^  - \[(?P<rule>[^\]]+)\] (?P<message>.*)$")
-_WARNED_MUTATION = re.compile(r"^  ~ (?:task '(?P<task_id>[^']*)'|the DAG): (?P<change>.*) \[(?P<rule>[^\]]+)\]$")
+_WARNED_MUTATION = re.compile(
+    r"^  ~ (?:task '(?P<task_id>[^']*)'|the DAG|\d+ tasks \((?P<tasks>.*?)\)): (?P<change>.*) \[(?P<rule>[^\]]+)\]$"
+)
 _PROVENANCE = re.compile(r"^  \(decided at (?P<point>\S+) by policy (?P<revision>.*)\)$")
 _TASK = re.compile(r"^task '(?P<task_id>[^']*)'")
 _OUTCOMES: dict[str, Literal["rejected", "failed_closed", "warned", "failed_open"]] = {
@@ -210,7 +213,12 @@ def parse_messages(text: str) -> list[ParsedMessage]:
         elif mutation := _WARNED_MUTATION.match(line):
             messages[-1]["findings"].append(
                 ParsedFinding(
-                    rule=mutation["rule"], effect="warn", task_id=mutation["task_id"], message=mutation["change"]
+                    rule=mutation["rule"],
+                    effect="warn",
+                    task_id=mutation["task_id"],
+                    message=f"tasks {mutation['tasks']}: {mutation['change']}"
+                    if mutation["tasks"]
+                    else mutation["change"],
                 )
             )
         elif provenance := _PROVENANCE.match(line):

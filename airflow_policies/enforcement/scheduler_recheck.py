@@ -96,8 +96,10 @@ def _document(task_instance: Any, bundle: BundleInfo) -> InputDocument:  # noqa:
 def _task_verdicts(record: DecisionRecord, task_ids: list[str]) -> dict[str, _TaskVerdict]:
     changes: dict[str, list[tuple[str, Any]]] = {task_id: [] for task_id in task_ids}
     for change in record.mutations:
-        if change.applied and change.task_id in changes and change.field in _TI_FIELDS:
-            changes[change.task_id].append((change.field, change.after))
+        if change.applied and change.field in _TI_FIELDS:
+            for task_id in change.task_ids:
+                if task_id in changes:
+                    changes[task_id].append((change.field, change.after))
     return {task_id: _TaskVerdict(record.admitted, tuple(changes[task_id]), record.decision_id) for task_id in task_ids}
 
 

@@ -20,6 +20,7 @@ def reload_configuration() -> None:
     builder.airflow_info.cache_clear()
     decide._evaluator.cache_clear()
     decide._breaker.cache_clear()
+    decide._wasm_evaluate.cache_clear()
     teams.configured_bundle_teams.cache_clear()
     decide.warm()
     for cache in (

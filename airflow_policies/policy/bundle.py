@@ -65,8 +65,10 @@ def build_bundle(
     signing_key: Path | None = None,
     signing_alg: str = "RS256",
     key_id: str | None = None,
+    wasm: bool = False,
 ) -> str:
-    """Build the bundle into ``output`` and return its revision.
+    """Build the bundle into ``output`` and return its revision; with ``wasm``, the rules compiled to OPA's
+    Wasm target (``/policy.wasm``, for ``engine: wasm``) beside the same data.
 
     Raises:
         ConfigurationError: an input is invalid (named), or ``opa build`` refuses the rules (its message).
@@ -91,6 +93,8 @@ def build_bundle(
         # Built from inside the staging folder, so the bundle's file paths carry no temporary path.
         command = [str(opa_binary()), "build", "--bundle", ".", "--output", str(output.resolve())]
         command += ["--revision", revision]
+        if wasm:
+            command += ["--target", "wasm", "--entrypoint", "airflow_policies/main/decision"]
         if signing_key is not None:
             if not signing_key.is_file():
                 raise ConfigurationError(f"signing key {signing_key} does not exist")

@@ -133,7 +133,8 @@ def verify_case(
     """What the decision on the sample gets wrong against the suite (empty when it matches)."""
     decision = evaluate(document)
     violations = [v for v in decision.violations if v.rule == rule_id]
-    mutations = [m for m in decision.mutations if m.rule == rule_id]
+    # A suite counts the fields the rule sets (one per task), however the decision groups them.
+    mutations = [(task_id, m.field) for m in decision.mutations if m.rule == rule_id for task_id in m.task_ids]
     problems = []
     if case.violations is not None and len(violations) != case.violations:
         problems.append(f"{len(violations)} violations of {rule_id}, the suite expects {case.violations}: {violations}")

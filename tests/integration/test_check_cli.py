@@ -55,7 +55,7 @@ def test_example_team_a_folder_json(tmp_path):
     etl = next(d for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_a__etl")
     assert {
         "rule": "routing.team_queue",
-        "task_id": "load",
+        "task_ids": ["load", "report"],
         "field": "queue",
         "before": "default",
         "after": "team_a",

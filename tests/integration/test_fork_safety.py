@@ -39,7 +39,7 @@ def _document(dag_id: str, task_id: str) -> InputDocument:
 
 def _routed_tasks(evaluator: OpaEvaluator, task_id: str) -> set[str | None]:
     decision = evaluator.evaluate(_document(f"team_a__{task_id}", task_id))
-    return {m.task_id for m in decision.mutations} - {None}
+    return {task_id for m in decision.mutations for task_id in m.task_ids} - {None}
 
 
 def test_parent_and_forked_children_each_get_their_own_answers(opa_url):

@@ -8,11 +8,11 @@ test_decision_of_a_compliant_dag_has_only_mutations if {
 	main.decision == {
 		"violations": [],
 		"mutations": [
-			{"rule": "routing.team_pool", "task_id": "t1", "field": "pool", "value": "team_a_pool", "action": "deny"},
-			{"rule": "routing.team_queue", "task_id": "t1", "field": "queue", "value": "team_a", "action": "deny"},
+			{"action": "deny", "field": "pool", "rule": "routing.team_pool", "task_ids": ["t1"], "value": "team_a_pool"},
+			{"action": "deny", "field": "queue", "rule": "routing.team_queue", "task_ids": ["t1"], "value": "team_a"},
 			{
-				"rule": "tags.stamp_team_tag", "task_id": null, "field": "tags",
-				"value": ["etl", "team:team_a"], "action": "deny",
+				"action": "deny", "field": "tags", "rule": "tags.stamp_team_tag", "task_ids": [null],
+				"value": ["etl", "team:team_a"],
 			},
 		],
 		"policy_revision": "",
@@ -92,7 +92,7 @@ test_dryrun_mutation_is_reported_not_applied if {
 	decision := main.decision with input as fixtures.dag({}, [fixtures.task({"queue": "default"})])
 		with data.airflow_policies.registry as fixtures.registry
 		with data.airflow_policies.rollout.actions as overrides
-	[[m.field, m.action] | some m in decision.mutations; m.task_id == "t1"] == [["queue", "dryrun"]]
+	[[m.field, m.action] | some m in decision.mutations; "t1" in m.task_ids] == [["queue", "dryrun"]]
 	[v.rule | some v in decision.violations] == ["queues.foreign_queue"]
 }
 

@@ -57,7 +57,9 @@ def test_decision_findings_mutations_and_latency(backend, tmp_path):
             {"rule": "pools.foreign_pool", "task_id": "t", "message": "m", "action": "warn"},
             {"rule": "queues.foreign_queue", "task_id": "t", "message": "m", "action": "dryrun"},
         ],
-        "mutations": [{"rule": "routing.team_queue", "task_id": "t", "field": "queue", "value": "q", "action": "deny"}],
+        "mutations": [
+            {"rule": "routing.team_queue", "task_ids": ["t"], "field": "queue", "value": "q", "action": "deny"}
+        ],
         "policy_revision": "",
     }
     decision = parse_decision({"result": answer}, source="t")

@@ -17,7 +17,7 @@ def _result(**decision):
 class TestParseDecision:
     def test_valid_decision(self):
         """A well-formed decision is parsed with its violations and mutations."""
-        mutation = {"rule": "r.q", "task_id": "t", "field": "queue", "value": "q", "action": "deny"}
+        mutation = {"rule": "r.q", "task_ids": ["t"], "field": "queue", "value": "q", "action": "deny"}
         decision = parse_decision(_result(violations=[VIOLATION], mutations=[mutation]), source="OPA")
         assert decision.rejected
         assert decision.violations[0].rule == "connections.foreign_connection"
@@ -53,16 +53,19 @@ class TestParseDecision:
     @pytest.mark.parametrize(
         "mutation",
         [
-            {"rule": "r", "task_id": "t", "field": "run_as_user", "value": "root", "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "executor_config", "value": {}, "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "queue", "value": "", "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "queue", "value": 3, "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "retries", "value": -1, "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "retries", "value": True, "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "execution_timeout", "value": 0, "action": "deny"},
-            {"rule": "r", "task_id": None, "field": "tags", "value": ["ok", 1], "action": "deny"},
-            {"rule": "r", "task_id": "t", "field": "tags", "value": ["x"], "action": "deny"},
-            {"rule": "r", "task_id": None, "field": "queue", "value": "q", "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "run_as_user", "value": "root", "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "executor_config", "value": {}, "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "queue", "value": "", "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "queue", "value": 3, "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "retries", "value": -1, "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "retries", "value": True, "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "execution_timeout", "value": 0, "action": "deny"},
+            {"rule": "r", "task_ids": [None], "field": "tags", "value": ["ok", 1], "action": "deny"},
+            {"rule": "r", "task_ids": ["t"], "field": "tags", "value": ["x"], "action": "deny"},
+            {"rule": "r", "task_ids": [None], "field": "queue", "value": "q", "action": "deny"},
+            {"rule": "r", "task_ids": ["t", None], "field": "queue", "value": "q", "action": "deny"},
+            {"rule": "r", "task_ids": ["t", "t"], "field": "queue", "value": "q", "action": "deny"},
+            {"rule": "r", "task_ids": [], "field": "queue", "value": "q", "action": "deny"},
         ],
     )
     def test_mutations_outside_the_allowlist_or_of_the_wrong_type_are_refused(self, mutation):
@@ -73,8 +76,8 @@ class TestParseDecision:
     def test_conflicting_mutations_are_refused(self):
         """Two rules setting one field to different values make the decision unusable."""
         mutations = [
-            {"rule": "a", "task_id": "t", "field": "queue", "value": "q1", "action": "deny"},
-            {"rule": "b", "task_id": "t", "field": "queue", "value": "q2", "action": "deny"},
+            {"rule": "a", "task_ids": ["t"], "field": "queue", "value": "q1", "action": "deny"},
+            {"rule": "b", "task_ids": ["t"], "field": "queue", "value": "q2", "action": "deny"},
         ]
         with pytest.raises(MalformedDecisionError, match="different values"):
             parse_decision(_result(mutations=mutations), source="OPA")
@@ -82,8 +85,8 @@ class TestParseDecision:
     def test_agreeing_mutations_are_accepted(self):
         """Two rules setting the same value do not conflict."""
         mutations = [
-            {"rule": "a", "task_id": "t", "field": "queue", "value": "q1", "action": "deny"},
-            {"rule": "b", "task_id": "t", "field": "queue", "value": "q1", "action": "deny"},
+            {"rule": "a", "task_ids": ["t"], "field": "queue", "value": "q1", "action": "deny"},
+            {"rule": "b", "task_ids": ["t"], "field": "queue", "value": "q1", "action": "deny"},
         ]
         assert len(parse_decision(_result(mutations=mutations), source="OPA").mutations) == 2
 
@@ -107,8 +110,8 @@ class TestEffects:
     def test_dryrun_mutations_are_not_applied(self):
         """A dryrun mutation is reported but not among the applied ones."""
         mutations = [
-            {"rule": "a", "task_id": "t", "field": "queue", "value": "q1", "action": "dryrun"},
-            {"rule": "b", "task_id": "t", "field": "pool", "value": "p1", "action": "warn"},
+            {"rule": "a", "task_ids": ["t"], "field": "queue", "value": "q1", "action": "dryrun"},
+            {"rule": "b", "task_ids": ["t"], "field": "pool", "value": "p1", "action": "warn"},
         ]
         decision = self._decision(mutations=mutations)
         assert [m.rule for m in decision.applied_mutations] == ["b"]

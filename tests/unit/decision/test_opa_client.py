@@ -155,3 +155,46 @@ class TestOpaEvaluator:
         with pytest.raises(OpaUnavailableError, match="read timeout"):
             _evaluator(fake_opa.url, timeout=0.2).evaluate(document)
         assert len(fake_opa.requests) == 2
+
+
+def test_a_kept_alive_connection_that_opa_closed_is_replaced_once(document):
+    """OPA may close an idle keep-alive connection: the next decision is sent again on a new one, once."""
+    answer = json.dumps({"result": {"violations": [], "mutations": [], "policy_revision": "r"}}).encode()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    connections: list[int] = []
+
+    def serve() -> None:
+        for index in range(2):
+            connection, _ = server.accept()
+            connections.append(index)
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                head, _, body = request.partition(b"\r\n\r\n")
+                length = int(
+                    next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(
+                        b":"
+                    )[1]
+                )
+                while len(body) < length:
+                    body += connection.recv(65536)
+                # HTTP/1.1 keep-alive answer, then the server closes the idle connection.
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(answer)).encode() + b"\r\n\r\n" + answer
+                )  # fmt: skip
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    evaluator = _evaluator(f"http://127.0.0.1:{server.getsockname()[1]}")
+    try:
+        assert evaluator.evaluate(document).policy_revision == "r"
+        time.sleep(0.1)  # the server has closed its end by now
+        assert evaluator.evaluate(document).policy_revision == "r"
+    finally:
+        thread.join(timeout=5)
+        server.close()
+    assert connections == [0, 1]

@@ -63,7 +63,7 @@ def _failing(error: Exception):
 class TestVerdict:
     def test_outcomes(self):
         """deny rejects; warn warns; dryrun and excepted admit silently; applied mutations mutate."""
-        queue = {"rule": "routing.team_queue", "task_id": "plain", "field": "queue", "value": "team_a"}
+        queue = {"rule": "routing.team_queue", "task_ids": ["plain"], "field": "queue", "value": "team_a"}
         assert _judge(_dag(), [FOREIGN, {**NAMESPACE, "action": "warn"}]).outcome == "rejected"
         assert _judge(_dag(), [{**FOREIGN, "action": "warn"}]).outcome == "warned"
         assert _judge(_dag(), [{**FOREIGN, "action": "dryrun"}]).outcome == "admitted"
@@ -75,7 +75,7 @@ class TestVerdict:
     def test_record_has_what_the_decision_log_promises(self, tmp_path):
         """One JSON line with ids, team, input hash, revision, findings, exceptions, before/after, latency."""
         log = tmp_path / "decisions.jsonl"
-        mutation = {"rule": "routing.team_queue", "task_id": "plain", "field": "queue", "value": "team_a"}
+        mutation = {"rule": "routing.team_queue", "task_ids": ["plain"], "field": "queue", "value": "team_a"}
         _judge(_dag(), [{**FOREIGN, "exception": EXCEPTION}], [{**mutation, "action": "deny"}], log=str(log))
         (line,) = log.read_text().splitlines()
         entry = json.loads(line)
@@ -88,7 +88,7 @@ class TestVerdict:
         assert entry["mutations"] == [
             {
                 "rule": "routing.team_queue",
-                "task_id": "plain",
+                "task_ids": ["plain"],
                 "field": "queue",
                 "before": "default",
                 "after": "team_a",
@@ -97,6 +97,22 @@ class TestVerdict:
             }
         ]
         assert entry["latency_ms"] >= 0 and len(entry["decision_id"]) == 36
+
+    def test_one_logged_change_per_rule_field_and_value_before_naming_every_task(self, tmp_path):
+        """A mutation of many tasks is logged once per value it replaces, listing the tasks; nothing is lost."""
+        with DAG("team_a__d", schedule=None, start_date=START) as dag:
+            for n in range(30):
+                BashOperator(task_id=f"t{n}", bash_command="true", queue="team_a_gpu" if n == 7 else "default")
+        task_ids = [f"t{n}" for n in range(30)]
+        mutation = {"rule": "routing.x", "task_ids": task_ids, "field": "queue", "value": "team_a", "action": "deny"}
+        log = tmp_path / "decisions.jsonl"
+        record = _judge(dag, [], [mutation], log=str(log))
+        changes = [(m.before, m.task_ids) for m in record.mutations]
+        assert changes == [("default", [t for t in task_ids if t != "t7"]), ("team_a_gpu", ["t7"])]
+        (line,) = log.read_text().splitlines()
+        assert [m["task_ids"] for m in json.loads(line)["mutations"]] == [c[1] for c in changes]
+        enforce(dag, record)
+        assert {t.queue for t in dag.tasks} == {"team_a"}
 
     def test_same_dag_same_input_hash(self):
         """The input hash identifies the input: equal documents, equal hashes."""
@@ -117,7 +133,7 @@ class TestVerdict:
 
     def test_mutation_of_an_unknown_task_is_a_malformed_decision(self):
         """A decision naming a task the DAG does not have is refused, fail closed."""
-        ghost = {"rule": "r", "task_id": "ghost", "field": "queue", "value": "q", "action": "deny"}
+        ghost = {"rule": "r", "task_ids": ["ghost"], "field": "queue", "value": "q", "action": "deny"}
         record = _judge(_dag(), [], [ghost])
         assert record.outcome == "failed_closed"
         assert "does not have" in (record.error or "")
@@ -173,14 +189,14 @@ class TestEnforce:
         """Allowlisted fields are set, with values converted to what Airflow expects; dryrun ones are not."""
         dag = _dag()
         mutations = [
-            {"rule": "routing.team_queue", "task_id": "plain", "field": "queue", "value": "team_a"},
-            {"rule": "routing.team_queue", "task_id": "mapped", "field": "queue", "value": "team_a"},
-            {"rule": "routing.team_pool", "task_id": "mapped", "field": "executor", "value": "LocalExecutor"},
-            {"rule": "x.timeouts", "task_id": "plain", "field": "execution_timeout", "value": 60},
-            {"rule": "x.retries", "task_id": "plain", "field": "retries", "value": 2},
-            {"rule": "tags.stamp_team_tag", "task_id": None, "field": "tags", "value": ["etl", "team:team_a"]},
+            {"rule": "routing.team_queue", "task_ids": ["plain"], "field": "queue", "value": "team_a"},
+            {"rule": "routing.team_queue", "task_ids": ["mapped"], "field": "queue", "value": "team_a"},
+            {"rule": "routing.team_pool", "task_ids": ["mapped"], "field": "executor", "value": "LocalExecutor"},
+            {"rule": "x.timeouts", "task_ids": ["plain"], "field": "execution_timeout", "value": 60},
+            {"rule": "x.retries", "task_ids": ["plain"], "field": "retries", "value": 2},
+            {"rule": "tags.stamp_team_tag", "task_ids": [None], "field": "tags", "value": ["etl", "team:team_a"]},
         ]
-        dryrun = {"rule": "x.pools", "task_id": "plain", "field": "pool", "value": "team_a_pool", "action": "dryrun"}
+        dryrun = {"rule": "x.pools", "task_ids": ["plain"], "field": "pool", "value": "team_a_pool", "action": "dryrun"}
         enforce(dag, _judge(dag, [], [{**m, "action": "deny"} for m in mutations] + [dryrun]))
         plain, mapped = dag.task_dict["plain"], dag.task_dict["mapped"]
         assert (plain.queue, plain.execution_timeout, plain.retries) == ("team_a", datetime.timedelta(seconds=60), 2)
@@ -251,7 +267,7 @@ class TestParseMessages:
         dag = _dag()
         routed = {
             "rule": "routing.team_queue",
-            "task_id": "plain",
+            "task_ids": ["plain"],
             "field": "queue",
             "value": "team_a",
             "action": "warn",

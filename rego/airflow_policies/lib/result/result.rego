@@ -32,6 +32,19 @@ mutation(chain, task_id, field, value) := {
 }
 
 # METADATA
+# title: Mutations
+# description: |
+#   One mutation setting one field of many tasks at once (task_ids, an array), cheaper than one mutation
+#   per task for a rule that routes every task of a DAG.
+mutations(chain, task_ids, field, value) := {
+	"rule": rule_id(chain),
+	"task_ids": task_ids,
+	"field": field,
+	"value": value,
+	"action": default_action(chain),
+}
+
+# METADATA
 # title: Rule id
 # scope: document
 # description: |

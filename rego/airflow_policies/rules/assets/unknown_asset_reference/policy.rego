@@ -18,10 +18,27 @@ violation contains result.violation(rego.metadata.chain(), null, message, {"type
 }
 
 violation contains result.violation(rego.metadata.chain(), task.task_id, message, {"type": asset.type}) if {
+	_any_unidentified_lineage
 	some task in input.tasks
 	some asset in array.concat(task.inlets, task.outlets)
 	not _identified(asset)
 	message := sprintf("task '%s' lists an unrecognised lineage object of type '%s'", [task.task_id, asset.type])
 }
 
-_identified(asset) if asset.kind in {"asset", "alias", "name_ref", "uri_ref", "state_store"}
+_kinds := {"asset", "alias", "name_ref", "uri_ref", "state_store"}
+
+_identified(asset) if asset.kind in _kinds
+
+_lineage_kinds contains object.get(asset, "kind", null) if {
+	some task in input.tasks
+	some asset in task.inlets
+}
+
+_lineage_kinds contains object.get(asset, "kind", null) if {
+	some task in input.tasks
+	some asset in task.outlets
+}
+
+# One pass over the lineage of every task (an entry without a kind is unidentified): the tasks are only read
+# again when some entry is not an asset, alias or reference.
+_any_unidentified_lineage if count(_lineage_kinds - _kinds) > 0

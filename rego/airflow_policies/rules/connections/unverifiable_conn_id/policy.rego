@@ -14,6 +14,7 @@ package airflow_policies.rules.connections.unverifiable_conn_id
 import data.airflow_policies.lib.result
 
 violation contains result.violation(rego.metadata.chain(), task.task_id, message, details) if {
+	_any_unverifiable
 	some task in input.tasks
 	some ref in task.connections
 	not ref.verifiable
@@ -30,4 +31,11 @@ violation contains result.violation(rego.metadata.chain(), null, message, detail
 		ref.source, ref.location, ref.raw,
 	])
 	details := {"raw": ref.raw, "source": ref.source, "location": ref.location}
+}
+
+# One pass over the task references (a reference without the flag counts as unverifiable): they are only
+# read again when one is not verifiable.
+_any_unverifiable if {
+	flags := {object.get(ref, "verifiable", false) | some task in input.tasks; some ref in task.connections}
+	count(flags - {true}) > 0
 }

@@ -13,12 +13,16 @@ import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
 violation contains result.violation(rego.metadata.chain(), task.task_id, message, details) if {
+	count(_foreign_executors) > 0
 	some task in input.tasks
-	is_string(task.executor)
-	not task.executor in team.usable_executors
+	task.executor in _foreign_executors
 	owners := team.owners(data.airflow_policies.registry.teams, "executors", task.executor)
 	message := sprintf("task '%s' runs on executor '%s', which %s may not use: %s", [
 		task.task_id, task.executor, team.label, team.owners_label(owners),
 	])
 	details := {"executor": task.executor, "owners": sort(owners)}
 }
+
+# The executors of the DAG's tasks the team may not use, found in one pass: the tasks are only read again when
+# there is one.
+_foreign_executors := {task.executor | some task in input.tasks; is_string(task.executor)} - team.usable_executors

@@ -13,8 +13,8 @@ package airflow_policies.rules.routing.team_pool
 import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
-mutation contains result.mutation(rego.metadata.chain(), task.task_id, "pool", team.record.default_pool) if {
+mutation contains result.mutations(rego.metadata.chain(), task_ids, "pool", team.record.default_pool) if {
 	is_string(team.record.default_pool)
-	some task in input.tasks
-	task.pool == input.airflow.default_pool
+	task_ids := [task.task_id | some task in input.tasks; task.pool == input.airflow.default_pool]
+	count(task_ids) > 0
 }

@@ -13,8 +13,8 @@ package airflow_policies.rules.routing.team_queue
 import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
-mutation contains result.mutation(rego.metadata.chain(), task.task_id, "queue", team.record.default_queue) if {
+mutation contains result.mutations(rego.metadata.chain(), task_ids, "queue", team.record.default_queue) if {
 	is_string(team.record.default_queue)
-	some task in input.tasks
-	task.queue == input.airflow.default_queue
+	task_ids := [task.task_id | some task in input.tasks; task.queue == input.airflow.default_queue]
+	count(task_ids) > 0
 }

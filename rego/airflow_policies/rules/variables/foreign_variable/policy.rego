@@ -17,11 +17,12 @@ import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
 violation contains result.violation(rego.metadata.chain(), task.task_id, message, details) if {
+	count(_foreign_keys) > 0
 	some task in input.tasks
 	some ref in task.variables
 	ref.source != "runtime_write"
 	ref.verifiable
-	not ref.key in team.usable_variables
+	ref.key in _foreign_keys
 	owners := team.owners(data.airflow_policies.registry.teams, "variables", ref.key)
 	message := sprintf("task '%s' reads Variable '%s' (%s), which %s may not use: %s", [
 		task.task_id, ref.key, ref.location, team.label, team.owners_label(owners),
@@ -42,3 +43,12 @@ violation contains result.violation(rego.metadata.chain(), task.task_id, message
 	])
 	details := {"key": ref.key, "location": ref.location, "owners": sort(owners)}
 }
+
+# The Variable keys the DAG reads (not writes) that the team may not use, found in one pass: the references
+# are only read again when there is one.
+_foreign_keys := {ref.key |
+	some task in input.tasks
+	some ref in task.variables
+	ref.source != "runtime_write"
+	ref.verifiable
+} - team.usable_variables

@@ -1,0 +1,336 @@
+"""The same decision in process: the rules compiled to Wasm by the pinned OPA, run by wasmtime.
+
+Opt-in for the parse-time enforcement points (``engine: wasm``), where one DAG's decision through the OPA
+server costs more in the server's decoding of the input document than in the rules
+(``benchmarks/transport.py``). The server-side points always ask the OPA server.
+
+The module is an OPA Wasm bundle (``airflow-policies bundle build --target wasm``): ``/policy.wasm`` (ABI
+1.2+, OPA's one-call ``opa_eval``) and the bundle's data files. The rules need four built-ins that OPA's
+Wasm target leaves to the host (:data:`_HOST_BUILTINS`); they follow OPA's own semantics for what the rules
+use, and an error in one is an undefined result, as in OPA. The ``engine`` parity test decides every golden
+input and sample on both engines.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from airflow_policies.decision.models import Decision, parse_decision
+from airflow_policies.document.models import InputDocument, document_json
+from airflow_policies.exceptions import ConfigurationError, DecisionError
+
+__all__ = ["WasmEvaluator", "WasmPolicy", "go_sprintf"]
+
+_ENTRYPOINT = "airflow_policies/main/decision"
+_PAGE = 65536
+
+
+def _merge_data(files: dict[str, bytes]) -> dict[str, Any]:
+    """The bundle's data document: each ``<path>/data.json`` at its folder's path."""
+    data: dict[str, Any] = {}
+    for name, content in sorted(files.items()):
+        parts = [p for p in name.strip("/").split("/")[:-1] if p]
+        target = data
+        for part in parts:
+            target = target.setdefault(part, {})
+        target.update(json.loads(content))
+    return data
+
+
+def _read_bundle(bundle: Path) -> tuple[bytes, dict[str, Any]]:
+    if not bundle.is_file():
+        raise ConfigurationError(
+            f"the Wasm bundle {bundle} does not exist (airflow-policies bundle build --target wasm)"
+        )
+    wasm, data_files = None, {}
+    with tarfile.open(bundle) as archive:
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is None:
+                continue
+            name = "/" + member.name.lstrip("./")
+            if name == "/policy.wasm":
+                wasm = extracted.read()
+            elif name.endswith("/data.json"):
+                data_files[name] = extracted.read()
+    if wasm is None:
+        raise ConfigurationError(f"{bundle} holds no /policy.wasm: build it with --target wasm")
+    return wasm, _merge_data(data_files)
+
+
+class WasmPolicy:
+    """One compiled policy with its data, instantiated once per process.
+
+    Args:
+        wasm: the module (``policy.wasm``).
+        data: the data document the rules read (registry, rollout, meta).
+    """
+
+    def __init__(self, wasm: bytes, data: dict[str, Any]) -> None:
+        import wasmtime
+
+        self._wasmtime = wasmtime
+        self._engine = wasmtime.Engine()
+        self._module = wasmtime.Module(self._engine, wasm)
+        self._data = json.dumps(data).encode()
+        self._instance_and_pid: tuple[_Instance, int] | None = None
+
+    @property
+    def _instance(self) -> _Instance:
+        # A store per process: the DAG processor forks its parse children from the manager.
+        held = self._instance_and_pid
+        if held is None or held[1] != os.getpid():
+            held = (_Instance(self._wasmtime, self._engine, self._module, self._data), os.getpid())
+            self._instance_and_pid = held
+        return held[0]
+
+    def evaluate(self, input_json: bytes) -> object:
+        """The entrypoint's result set for one input, as OPA's data API would answer (``{"result": ...}``)."""
+        results = self._instance.evaluate(input_json)
+        if not isinstance(results, list):
+            raise DecisionError("the Wasm policy answered something that is not a result set")
+        return {"result": results[0]["result"]} if results else {}
+
+
+class _Instance:
+    def __init__(self, wasmtime: Any, engine: Any, module: Any, data: bytes) -> None:  # noqa: ANN401 - wasmtime is untyped
+        self._global_type = wasmtime.Global
+        self._store = wasmtime.Store(engine)
+        limits = next(i for i in module.imports if i.name == "memory").type.limits
+        self._memory = wasmtime.Memory(self._store, wasmtime.MemoryType(wasmtime.Limits(limits.min, None)))
+        i32 = wasmtime.ValType.i32()
+        imports = []
+        for item in module.imports:
+            if item.name == "memory":
+                imports.append(self._memory)
+            elif item.name == "opa_abort":
+                imports.append(wasmtime.Func(self._store, wasmtime.FuncType([i32], []), self._abort))
+            elif item.name == "opa_println":
+                imports.append(wasmtime.Func(self._store, wasmtime.FuncType([i32], []), lambda _: None))
+            else:  # opa_builtin0 .. opa_builtin4: (builtin id, context, args...) -> value
+                arity = int(item.name.removeprefix("opa_builtin"))
+                imports.append(wasmtime.Func(self._store, wasmtime.FuncType([i32] * (arity + 2), [i32]), self._builtin))
+        self._exports = wasmtime.Instance(self._store, module, imports).exports(self._store)
+        if (self._call("opa_wasm_abi_version"), self._abi_minor()) < (1, 2):
+            raise ConfigurationError("the Wasm policy needs OPA's Wasm ABI 1.2 or later (opa_eval)")
+        names = json.loads(self._dump(self._call("builtins")))
+        self._builtins: dict[int, Callable[..., Any]] = {}
+        for name, builtin_id in names.items():
+            if name not in _HOST_BUILTINS:
+                raise ConfigurationError(
+                    f"the Wasm policy needs built-in {name!r}, which airflow-policies does not provide"
+                )
+            self._builtins[builtin_id] = _HOST_BUILTINS[name]
+        self._entrypoint = json.loads(self._dump(self._call("entrypoints")))[_ENTRYPOINT]
+        self._data_value = self._parse(data)
+        self._heap_base = self._call("opa_heap_ptr_get")
+        self._now_ns = 0
+
+    def _call(self, name: str, *args: int) -> int:
+        export = self._exports[name]
+        if isinstance(export, self._global_type):  # the ABI version
+            return int(export.value(self._store))
+        return int(export(self._store, *args))
+
+    def _abi_minor(self) -> int:
+        return self._call("opa_wasm_abi_minor_version") if "opa_wasm_abi_minor_version" in self._exports else 0
+
+    def _string_at(self, address: int) -> bytes:
+        chunk, end = 4096, address
+        while True:
+            data = self._memory.read(self._store, end, end + chunk)
+            zero = data.find(0)
+            if zero >= 0:
+                return bytes(self._memory.read(self._store, address, end + zero))
+            end += chunk
+
+    def _dump(self, value: int) -> bytes:
+        return self._string_at(self._call("opa_json_dump", value))
+
+    def _write(self, data: bytes) -> int:
+        address = self._call("opa_malloc", len(data))
+        self._memory.write(self._store, data, address)
+        return address
+
+    def _parse(self, data: bytes) -> int:
+        value = self._call("opa_json_parse", self._write(data), len(data))
+        if value == 0:
+            raise DecisionError("the Wasm policy could not parse a JSON value")
+        return value
+
+    def _abort(self, address: int) -> None:
+        raise DecisionError(f"the Wasm policy aborted: {self._string_at(address).decode(errors='replace')}")
+
+    def _builtin(self, builtin_id: int, _context: int, *args: int) -> int:
+        # msgspec: json.patch hands the whole input document over twice per decision.
+        try:
+            operands = [msgspec.json.decode(self._dump(a)) for a in args]
+            result = self._builtins[builtin_id](self, *operands)
+        except (ValueError, TypeError, KeyError, IndexError, msgspec.DecodeError):
+            return 0  # an error in a built-in makes its expression undefined, as in OPA
+        return self._parse(msgspec.json.encode(result))
+
+    def evaluate(self, input_json: bytes) -> object:
+        self._now_ns = time.time_ns()  # one clock reading per evaluation, as OPA's time.now_ns
+        needed = self._heap_base + len(input_json) + 64 * _PAGE
+        if needed > self._memory.data_len(self._store):
+            self._memory.grow(self._store, (needed - self._memory.data_len(self._store)) // _PAGE + 1)
+        self._memory.write(self._store, input_json, self._heap_base)
+        result = self._call(
+            "opa_eval",
+            0,
+            self._entrypoint,
+            self._data_value,
+            self._heap_base,
+            len(input_json),
+            self._heap_base + len(input_json),
+            0,
+        )
+        return json.loads(self._string_at(result))
+
+
+def _go_value(value: object) -> str:
+    """A value as OPA prints a non-string, non-number operand of sprintf (its Rego term)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_go_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_go_value(k)}: {_go_value(v)}" for k, v in sorted(value.items())) + "}"
+    raise TypeError(type(value).__name__)
+
+
+def _go_float(value: float) -> str:
+    text = repr(value)  # shortest round-trip digits, as Go's %v
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        text = f"{mantissa.removesuffix('.0')}e{sign}{exponent.lstrip('+-').zfill(2)}"
+    return text.removesuffix(".0")
+
+
+def _go_format(verb: str, arg: object) -> str:
+    """One operand as Go's fmt prints it, after OPA turned it into a string, an int64 or a float64."""
+    if isinstance(arg, bool) or not isinstance(arg, (str, int, float)):
+        arg = _go_value(arg)  # OPA passes any other value as its Rego text
+    if isinstance(arg, str):
+        return arg if verb in ("s", "v") else f"%!{verb}(string={arg})"
+    if isinstance(arg, int):
+        return str(arg) if verb in ("d", "v") else f"%!{verb}(int64={arg})"
+    return _go_float(arg) if verb == "v" else f"%!{verb}(float64={_go_float(arg)})"
+
+
+def go_sprintf(template: str, args: list[object]) -> str:
+    """OPA's ``sprintf`` for the verbs the rules use: ``%s``, ``%v``, ``%d`` and ``%%``."""
+    out, index, position = [], 0, 0
+    while position < len(template):
+        char = template[position]
+        if char != "%":
+            out.append(char)
+            position += 1
+            continue
+        verb = template[position + 1 : position + 2]
+        position += 2
+        if verb == "%":
+            out.append("%")
+            continue
+        if verb not in ("s", "v", "d"):
+            raise ValueError(f"sprintf verb %{verb} is not supported by the Wasm engine")
+        if index >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        out.append(_go_format(verb, args[index]))
+        index += 1
+    if index < len(args):
+        raise ValueError("sprintf got more arguments than verbs")
+    return "".join(out)
+
+
+_GO_LAYOUT = (("2006", "%Y"), ("01", "%m"), ("02", "%d"), ("15", "%H"), ("04", "%M"), ("05", "%S"))
+
+
+def _parse_ns(_instance: _Instance, layout: str, value: str) -> int:
+    for go, strftime in _GO_LAYOUT:
+        layout = layout.replace(go, strftime)
+    parsed = datetime.datetime.strptime(value, layout).replace(tzinfo=datetime.timezone.utc)
+    return (
+        (parsed - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc))
+        // datetime.timedelta(microseconds=1)
+        * 1000
+    )
+
+
+def _json_patch(_instance: _Instance, document: Any, patches: list[dict[str, Any]]) -> Any:  # noqa: ANN401 - JSON
+    # The target was just decoded from the policy's memory: patched in place, no copy needed.
+    for patch in patches:
+        path = patch["path"]
+        segments = path if isinstance(path, list) else [p for p in str(path).split("/")[1:]]
+        parent: Any = document
+        for segment in segments[:-1]:
+            parent = parent[int(segment)] if isinstance(parent, list) else parent[segment]
+        last = segments[-1]
+        op = patch["op"]
+        if isinstance(parent, list):
+            index = len(parent) if last == "-" else int(last)
+            if op == "add":
+                parent.insert(index, patch["value"])
+            elif op == "replace":
+                parent[index] = patch["value"]
+            elif op == "remove":
+                del parent[index]
+            else:
+                raise ValueError(op)
+        elif op in ("add", "replace"):
+            if op == "replace" and last not in parent:
+                raise KeyError(last)
+            parent[last] = patch["value"]
+        elif op == "remove":
+            del parent[last]
+        else:
+            raise ValueError(op)
+    return document
+
+
+_HOST_BUILTINS: dict[str, Callable[..., Any]] = {
+    "sprintf": lambda _instance, template, args: go_sprintf(template, args),
+    "time.now_ns": lambda instance: instance._now_ns,
+    "time.parse_ns": _parse_ns,
+    "json.patch": _json_patch,
+}
+
+
+class WasmEvaluator:
+    """Evaluates input documents in process against a Wasm bundle: the same interface as the OPA client.
+
+    Args:
+        bundle: the bundle built with ``--target wasm`` (policy.wasm and its data).
+    """
+
+    def __init__(self, bundle: Path) -> None:
+        self.url = f"wasm:{bundle}"
+        wasm, data = _read_bundle(bundle)
+        self._policy = WasmPolicy(wasm, data)
+
+    def evaluate(self, document: InputDocument) -> Decision:
+        """The decision for ``document``.
+
+        Raises:
+            DecisionError: the policy aborted or answered something that is not a decision.
+        """
+        answer = self._policy.evaluate(document_json(document))
+        return parse_decision(answer, source=f"the Wasm policy {self.url}")
