@@ -171,7 +171,7 @@ def browser() -> Iterator[Any]:
 
 def test_the_page_renders_in_a_real_browser_and_its_filter_works(deployment, tokens, browser):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     browser.get(f"{deployment.url}/api/v2/version")  # the cookie's origin
     browser.add_cookie({"name": "_token", "value": tokens["alice"], "path": "/"})
@@ -186,7 +186,13 @@ def test_the_page_renders_in_a_real_browser_and_its_filter_works(deployment, tok
 
     Select(browser.find_element(By.ID, "rule")).select_by_value("dag_ids.namespace")
     browser.find_element(By.ID, "apply").click()
-    assert "rule=dag_ids.namespace" in browser.current_url
+    # The form's submission is a new page load: wait for it, not for the click to return.
+    WebDriverWait(browser, 60).until(
+        lambda driver: (
+            "rule=dag_ids.namespace" in driver.current_url
+            and driver.execute_script("return document.readyState") == "complete"
+        )
+    )
     rules = {f.get_attribute("data-rule") for f in browser.find_elements(By.CSS_SELECTOR, "li.finding")}
     assert rules == {"dag_ids.namespace"}
     listed = {row.get_attribute("data-dag-id") for row in browser.find_elements(By.CSS_SELECTOR, "tr.dag")}
