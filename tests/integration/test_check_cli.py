@@ -208,7 +208,8 @@ def test_rollout_diff_and_expiring_exceptions():
     assert _json(_check(export, *common, "--expiring-within", "1d", "--format", "json"))["expiring_exceptions"] == []
     diff = _check(str(EXAMPLE_DAGS / "team_a" / "etl.py"), *common, "--diff")
     assert diff.stdout.splitlines()[0] == "etl.py  team_a__etl"
-    assert "    ~ task 'load' queue: 'default' -> 'team_a'  [routing.team_queue]" in diff.stdout.splitlines()
+    routed = "    ~ 2 tasks ('load', 'report') queue: 'default' -> 'team_a'  [routing.team_queue]"
+    assert routed in diff.stdout.splitlines()
     assert diff.stdout.splitlines()[-1] == "5 fields changed"
 
 
