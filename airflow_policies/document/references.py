@@ -142,8 +142,12 @@ def _strings(value: object, depth: int = 0, seen: frozenset[int] = frozenset()) 
             yield from _strings(item, depth + 1, seen)
 
 
-def _template_names(block: str, patterns: tuple[re.Pattern[str], ...], dynamic: re.Pattern[str]) -> list[str | None]:
+def _template_names(
+    block: str, keyword: str, patterns: tuple[re.Pattern[str], ...], dynamic: re.Pattern[str]
+) -> list[str | None]:
     """Literal names the patterns find in a Jinja block, plus ``None`` for a name computed at run time."""
+    if keyword not in block:
+        return []  # every pattern starts with the keyword: most blocks name no connection, or no Variable
     names: list[str | None] = [name for pattern in patterns for name in pattern.findall(block)]
     if dynamic.search(block):
         names.append(None)
@@ -162,13 +166,13 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
     variables: dict[str | None, VariableReference] = {}
     for text in _strings(value):
         for block in _JINJA_BLOCK.findall(text):
-            for name in _template_names(block, _CONN_PATTERNS, _DYNAMIC_CONN):
+            for name in _template_names(block, "conn", _CONN_PATTERNS, _DYNAMIC_CONN):
                 if name not in conns:
                     conns[name] = ConnectionReference(
                         conn_id=name, verifiable=name is not None, raw=safe_repr(block), source="template",
                         location=location,
                     )  # fmt: skip
-            for name in _template_names(block, _VAR_PATTERNS, _DYNAMIC_VAR):
+            for name in _template_names(block, "var", _VAR_PATTERNS, _DYNAMIC_VAR):
                 if name not in variables:
                     variables[name] = VariableReference(
                         key=name, verifiable=name is not None, raw=safe_repr(block), source="template",
