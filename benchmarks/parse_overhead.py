@@ -13,7 +13,9 @@ Three parse paths are timed, with and without the policy, in alternating rounds:
 Per DAG (the benchmark's own DAGs as their authors wrote them): input build, OPA decision (serialize,
 HTTP, OPA, validate), the whole decision path (build + judge, which writes the decision-log line) and the
 longest decision-log line. ``opa bench`` (the pinned OPA, in process: rule evaluation alone) runs the
-worst-case and the routed 50-task document through the same rules and registry.
+worst-case and the routed 50-task document through the same rules and registry, and, as the floors under them,
+the same DAG without tasks (every rule evaluated, no task to look at) and the query ``true`` on the same input
+(OPA's own cost of one evaluation).
 
 Run: .venv/bin/python benchmarks/parse_overhead.py [--files 200] [--tasks 50] [--rounds 3] [--passes 3]
 Reports ratios measured in one run (the machine is noisy), never absolute targets; the targets of issue
@@ -114,8 +116,11 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def opa_bench(repo: Path, document: Path, count: int = 5) -> dict[str, float]:
-    """``opa bench`` of the decision on one input document: median ms/op, allocations and bytes per op."""
+def opa_bench(
+    repo: Path, document: Path, count: int = 5, query: str = "data.airflow_policies.main.decision"
+) -> dict[str, float]:
+    """``opa bench`` of the decision (or another query) on one input document: median ms/op, allocations and
+    bytes per op."""
     from airflow_policies._paths import opa_binary
     from airflow_policies.policy.revision import REGISTRY_DATA_PATH
 
@@ -123,7 +128,7 @@ def opa_bench(repo: Path, document: Path, count: int = 5) -> dict[str, float]:
         str(opa_binary()), "bench", "--count", str(count), "--format", "json", "--metrics=false",
         "--ignore", "*_test.rego", "--ignore", "samples", "--ignore", "suite.yaml",
         "-d", str(repo / "rego"), "-d", f"{REGISTRY_DATA_PATH}:{repo / 'examples' / 'registry.yaml'}",
-        "-i", str(document), "data.airflow_policies.main.decision",
+        "-i", str(document), query,
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     runs, decoder, position = [], json.JSONDecoder(), 0
@@ -159,6 +164,9 @@ def _bench_documents(tasks: int, directory: Path) -> dict[str, Path]:
         document = build_input(dag, bundle=BundleInfo(name="team_a_dags", team="team_a"), enforcement_point="cli")
         paths[name] = directory / f"{name}.json"
         paths[name].write_text(document.model_dump_json())
+    # The floor under both: the same DAG without tasks, so every rule runs but has no task to look at.
+    paths["no_tasks"] = directory / "no_tasks.json"
+    paths["no_tasks"].write_text(document.model_copy(update={"tasks": []}).model_dump_json())
     if plugin is not None:
         manager.register(plugin, name="airflow_policies")
     return paths
@@ -299,6 +307,8 @@ def main() -> int:
             result[f"opa_bench_{name}_ms"] = bench["ms_per_op_median"]
             result[f"opa_bench_{name}_allocs_per_op"] = bench["allocs_per_op"]
             result[f"opa_bench_{name}_bytes_per_op"] = bench["bytes_per_op"]
+        # OPA's own cost of one query on this input, whatever the rules: the engine's per-evaluation floor.
+        result["opa_bench_query_true_ms"] = opa_bench(repo, bench_documents["worst"], query="true")["ms_per_op_median"]
 
         if not args.no_commands:
             sandbox = AirflowSandbox(
