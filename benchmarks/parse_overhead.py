@@ -164,9 +164,9 @@ def _bench_documents(tasks: int, directory: Path) -> dict[str, Path]:
         document = build_input(dag, bundle=BundleInfo(name="team_a_dags", team="team_a"), enforcement_point="cli")
         paths[name] = directory / f"{name}.json"
         paths[name].write_text(document.model_dump_json())
-    # The floor under both: the same DAG without tasks, so every rule runs but has no task to look at.
-    paths["no_tasks"] = directory / "no_tasks.json"
-    paths["no_tasks"].write_text(document.model_copy(update={"tasks": []}).model_dump_json())
+        if routed:  # the floor under both: this DAG without tasks, every rule evaluated, no task to look at
+            paths["no_tasks"] = directory / "no_tasks.json"
+            paths["no_tasks"].write_text(document.model_copy(update={"tasks": []}).model_dump_json())
     if plugin is not None:
         manager.register(plugin, name="airflow_policies")
     return paths
