@@ -15,7 +15,9 @@ import data.airflow_policies.lib.team
 
 mutation contains result.mutation(rego.metadata.chain(), null, "tags", sort(tags)) if {
 	team.record
-	tag := sprintf("team:%s", [team.name])
+
+	# concat, not sprintf: OPA's Wasm target has no sprintf of its own, and this runs for every DAG.
+	tag := concat("", ["team:", team.name])
 	not tag in input.dag.tags
 	tags := {t | some t in input.dag.tags} | {tag}
 }
