@@ -123,3 +123,29 @@ def test_wasm_engine_in_forked_children_answers_each_its_own_document(wasm_bundl
         children.append(pid)
     parent_wrong = sum(routed(f"parent{n}") != {f"parent{n}"} for n in range(10))
     assert (parent_wrong, [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]) == (0, [0, 0, 0])
+
+
+def test_an_error_a_host_builtin_did_not_expect_stops_that_decision_only(wasm_bundle, monkeypatch, tmp_path):
+    """The error comes out of the evaluation as itself (not as a trap, not swallowed), and the next decision on
+    the same instance is whole: json.patch, which the input document is handed to, breaks once."""
+    from parse_overhead import _bench_documents
+
+    from airflow_policies.decision import wasm as wasm_engine
+
+    worst = InputDocument.model_validate_json(_bench_documents(50, tmp_path)["worst"].read_text())
+    expected = WasmEvaluator(wasm_bundle).evaluate(worst)
+    assert expected.mutations, "the worst-case document is routed, so json.patch runs"
+    calls = []
+
+    def breaks_once(instance: object, document: object, patches: object) -> object:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("the patch broke")
+        return wasm_engine._json_patch(instance, document, patches)
+
+    monkeypatch.setitem(wasm_engine._HOST_BUILTINS, "json.patch", breaks_once)
+    evaluator = WasmEvaluator(wasm_bundle)
+    with pytest.raises(RuntimeError, match="the patch broke"):
+        evaluator.evaluate(worst)
+    assert _decided(evaluator.evaluate(worst)) == _decided(expected)
+    assert calls == [0, 1]
