@@ -13,7 +13,9 @@ In alternating rounds of one run, against real OPA servers with the shipped rule
   and bundles may read any field, and every enforcement point sends the same document.
 
 Each figure is the p50 / p99 of the decision (serialize, send, OPA, receive, validate) in ms, and its
-ratio to ``evaluator_tcp``; ``opa bench`` of the same document gives the rule evaluation alone.
+ratio to ``evaluator_tcp``; ``opa bench`` of the same document gives the rule evaluation alone. Where the
+server's time goes comes from OPA itself (``?metrics=true``, asked in separate requests after the timed
+rounds): decoding the input, evaluating the query, and the whole handler, for the full and the pruned body.
 
 Run: .venv/bin/python benchmarks/transport.py [--rounds 5] [--requests 200]
 """
@@ -95,6 +97,26 @@ def _posting(connection: http.client.HTTPConnection, path: str) -> Callable[[byt
     return post
 
 
+#: OPA's own timers of one request (``?metrics=true``), as the report names them.
+_SERVER_TIMERS = {
+    "input_parse": "timer_rego_input_parse_ns",
+    "query_eval": "timer_rego_query_eval_ns",
+    "handler": "timer_server_handler_ns",
+}
+
+
+def _server_timers(post: Callable[[bytes], bytes], body: bytes, requests: int) -> dict[str, float]:
+    """The p50 of each of OPA's own timers over ``requests`` decisions on ``body``, in ms."""
+    from parse_overhead import _percentile
+
+    samples: dict[str, list[float]] = {name: [] for name in _SERVER_TIMERS}
+    for _ in range(requests):
+        metrics = json.loads(post(body))["metrics"]
+        for name, timer in _SERVER_TIMERS.items():
+            samples[name].append(metrics[timer] / 1e6)
+    return {name: round(_percentile(values, 0.5), 3) for name, values in samples.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -131,6 +153,7 @@ def main() -> int:
         evaluator = OpaEvaluator(load_settings(environ={}, opa_url=url))
         over_unix = _posting(_UnixConnection(socket_path), decision_path)
         over_tcp = _posting(http.client.HTTPConnection(host, int(port), timeout=2), decision_path)
+        over_metrics = _posting(http.client.HTTPConnection(host, int(port), timeout=2), f"{decision_path}&metrics=true")
 
         def opa_python_client() -> Decision:
             body = client.query_rule(
@@ -144,12 +167,14 @@ def main() -> int:
         def unix_socket() -> Decision:
             return parse_decision(json.loads(over_unix(b'{"input":' + document_json(document) + b"}")), source="b")
 
-        def pruned_body() -> Decision:
+        def _pruned() -> bytes:
             pruned = document.model_dump(
                 mode="json", exclude={"dag": UNREAD_DAG_FIELDS, "tasks": {"__all__": UNREAD_TASK_FIELDS}}
             )
-            body = json.dumps({"input": pruned}, separators=(",", ":")).encode()
-            return parse_decision(json.loads(over_tcp(body)), source="bench")
+            return json.dumps({"input": pruned}, separators=(",", ":")).encode()
+
+        def pruned_body() -> Decision:
+            return parse_decision(json.loads(over_tcp(_pruned())), source="bench")
 
         ways: dict[str, Callable[[], Decision]] = {
             "opa_python_client": opa_python_client,
@@ -171,18 +196,13 @@ def main() -> int:
                     started = time.perf_counter()
                     way()
                     timings[name].append((time.perf_counter() - started) * 1000)
+        server_side = {
+            body_name: _server_timers(over_metrics, body, args.requests)
+            for body_name, body in (("full", b'{"input":' + document_json(document) + b"}"), ("pruned", _pruned()))
+        }
 
     full = len(b'{"input":' + document_json(document) + b"}")
-    pruned_size = len(
-        json.dumps(
-            {
-                "input": document.model_dump(
-                    mode="json", exclude={"dag": UNREAD_DAG_FIELDS, "tasks": {"__all__": UNREAD_TASK_FIELDS}}
-                )
-            },
-            separators=(",", ":"),
-        )
-    )
+    pruned_size = len(_pruned())
     base = _percentile(timings["evaluator_tcp"], 0.5)
     result = {
         "tasks": args.tasks,
@@ -196,6 +216,7 @@ def main() -> int:
             }
             for name, values in timings.items()
         },
+        "opa_server_ms_p50": server_side,
         "opa_bench_same_document": opa_bench(repo, worst),
     }
     print(json.dumps(result, indent=2))
