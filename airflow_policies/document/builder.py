@@ -190,8 +190,9 @@ def _task_references(
     for field in safe_getattr(task, "template_fields", None) or ():
         if not isinstance(field, str):
             continue
-        for value in (attributes.get(field, safe_getattr(task, field)), expand.get(field)):
-            field_conns, field_vars = template_references(value, field)
+        value = attributes[field] if field in attributes else safe_getattr(task, field)
+        for templated in (value, expand[field]) if field in expand else (value,):
+            field_conns, field_vars = template_references(templated, field)
             conns.extend(field_conns)
             variables.extend(field_vars)
     return conns, variables

@@ -18,7 +18,7 @@ from airflow_policies.document.models import (
     ReferenceSource,
     VariableReference,
 )
-from airflow_policies.document.safe import UNREADABLE, safe_repr
+from airflow_policies.document.safe import MAX_STRING, UNREADABLE, safe_repr
 
 __all__ = [
     "DAG_REFERENCE_ATTRIBUTES",
@@ -50,6 +50,11 @@ _MAX_WALK_DEPTH = 12
 # class share one set of attribute names, so each name is tested once per class, not once per task.
 _CONNECTION_NAMES: dict[frozenset[str], tuple[str, ...]] = {}
 _MAX_CACHED_NAME_SETS = 1024
+# (template text, field) -> what it names. The tasks of a generated DAG repeat their templates, so each text
+# is scanned once per process. Keys are exact strs only (a str subclass could compare equal to another text),
+# of at most MAX_STRING characters, so the cache stays under ~16 MB however long the templates.
+_TEMPLATES: dict[tuple[str, str], tuple[tuple[ConnectionReference, ...], tuple[VariableReference, ...]]] = {}
+_MAX_CACHED_TEMPLATES = 4096
 
 
 def is_connection_attribute(name: str) -> bool:
@@ -162,6 +167,21 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
     """
     if value is None or (isinstance(value, str) and "{" not in value):
         return [], []  # the common case: no Jinja at all
+    if type(value) is not str or len(value) > MAX_STRING:
+        conns, variables = _scan_templates(value, location)
+        return list(conns), list(variables)
+    found = _TEMPLATES.get((value, location))
+    if found is None:
+        found = _scan_templates(value, location)
+        if len(_TEMPLATES) >= _MAX_CACHED_TEMPLATES:
+            _TEMPLATES.clear()
+        _TEMPLATES[value, location] = found
+    return list(found[0]), list(found[1])
+
+
+def _scan_templates(
+    value: object, location: str
+) -> tuple[tuple[ConnectionReference, ...], tuple[VariableReference, ...]]:
     conns: dict[str | None, ConnectionReference] = {}
     variables: dict[str | None, VariableReference] = {}
     for text in _strings(value):
@@ -178,4 +198,4 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
                         key=name, verifiable=name is not None, raw=safe_repr(block), source="template",
                         location=location,
                     )  # fmt: skip
-    return list(conns.values()), list(variables.values())
+    return tuple(conns.values()), tuple(variables.values())

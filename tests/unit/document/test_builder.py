@@ -44,6 +44,35 @@ class TestConnections:
             SQLExecuteQueryOperator(task_id="q", sql="select 1")
         assert _conns(_task(_document(dag), "q")) == {("team_b_warehouse", "attribute", "conn_id", True)}
 
+    def test_tasks_repeating_a_template_each_get_its_references(self):
+        """A template text is scanned once and its references reused for every task that repeats it."""
+        with DAG("d", schedule=None, start_date=START) as dag:
+            for index in range(3):
+                BashOperator(task_id=f"b{index}", bash_command="echo {{ conn.team_b_api.host }} {{ var.value.x }}")
+        document = _document(dag)
+        assert [(_conns(t), [v.key for v in t.variables]) for t in document.tasks] == [
+            ({("team_b_api", "template", "bash_command", True)}, ["x"])
+        ] * 3
+
+    def test_a_str_that_claims_to_equal_a_scanned_template_is_scanned_itself(self):
+        """An author's str subclass that compares equal to an innocent template already scanned still reports
+        the connection it names: only exact strs are looked up among the templates seen before."""
+        innocent = "echo {{ var.value.team_a_threshold }}"
+
+        class Disguised(str):
+            def __eq__(self, other: object) -> bool:
+                return other == innocent or str.__eq__(self, other)
+
+            def __hash__(self) -> int:
+                return hash(innocent)
+
+        with DAG("d", schedule=None, start_date=START) as dag:
+            BashOperator(task_id="innocent", bash_command=innocent)
+            BashOperator(task_id="disguised", bash_command=Disguised("echo {{ conn.team_b_api.password }}"))
+        document = _document(dag)
+        assert _conns(_task(document, "innocent")) == set()
+        assert _conns(_task(document, "disguised")) == {("team_b_api", "template", "bash_command", True)}
+
     def test_template_connection_and_variable(self):
         """{{ conn.<id> }} and {{ var.value/json.<key> }} in any templated field are references."""
         with DAG("d", schedule=None, start_date=START) as dag:
