@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from airflow.sdk.definitions._internal.types import ArgNotSet
+
 from airflow_policies.document.models import (
     ConnectionReference,
     DagReference,
@@ -46,10 +48,10 @@ _VAR_PATTERNS = (
 )
 _DYNAMIC_VAR = re.compile(r"""\bvar\s*\.\s*(?:value|json)\s*(?:\[\s*(?!['"])|\.\s*get\s*\(\s*(?!['"]))""")
 _MAX_WALK_DEPTH = 12
-# Attribute-name sets seen so far -> those of their names that hold a connection id. The tasks of one operator
-# class share one set of attribute names, so each name is tested once per class, not once per task.
-_CONNECTION_NAMES: dict[frozenset[str], tuple[str, ...]] = {}
-_MAX_CACHED_NAME_SETS = 1024
+# Attribute names seen so far, in their order -> those of them that hold a connection id. The tasks of one
+# operator class share one list of attribute names, so each name is tested once per class, not once per task.
+_CONNECTION_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_CACHED_NAME_LISTS = 1024
 # (template text, field) -> what it names. The tasks of a generated DAG repeat their templates, so each text
 # is scanned once per process. Keys are exact strs only (a str subclass could compare equal to another text),
 # of at most MAX_STRING characters, so the cache stays under ~16 MB however long the templates.
@@ -57,17 +59,25 @@ _TEMPLATES: dict[tuple[str, str], tuple[tuple[ConnectionReference, ...], tuple[V
 _MAX_CACHED_TEMPLATES = 4096
 
 
-def is_connection_attribute(name: str) -> bool:
+def is_connection_attribute(name: object) -> bool:
     """Whether an attribute name conventionally holds a connection id."""
-    return name == "conn_id" or name.endswith("_conn_id")
+    if not isinstance(name, str):
+        return False
+    text = str.__str__(name)  # the name itself: an author's str subclass can answer endswith() as it likes
+    return text == "conn_id" or text.endswith("_conn_id")
 
 
 def _is_template(text: str) -> bool:
+    text = str.__str__(text)  # the text itself, whatever an author's str subclass answers to `in`
     return "{{" in text or "{%" in text
 
 
 def _is_unset(value: object) -> bool:
-    return value is None or type(value).__name__ == "ArgNotSet" or (isinstance(value, str) and not value)
+    # Airflow's own "not set" (an author's class named ArgNotSet is a value), and the empty text, measured on
+    # the text itself: an author's str subclass can answer len() and bool() as it likes.
+    if isinstance(value, str):
+        return str.__len__(value) == 0
+    return value is None or isinstance(value, ArgNotSet)
 
 
 def _reference(value: object, source: ReferenceSource, location: str) -> ConnectionReference:
@@ -77,11 +87,11 @@ def _reference(value: object, source: ReferenceSource, location: str) -> Connect
 
 
 def _connection_names(attributes: Mapping[str, Any]) -> tuple[str, ...]:
-    names = frozenset(attributes)
+    names = tuple(attributes)
     found = _CONNECTION_NAMES.get(names)
     if found is None:
-        found = tuple(name for name in attributes if isinstance(name, str) and is_connection_attribute(name))
-        if len(_CONNECTION_NAMES) >= _MAX_CACHED_NAME_SETS:
+        found = tuple(name for name in attributes if is_connection_attribute(name))
+        if len(_CONNECTION_NAMES) >= _MAX_CACHED_NAME_LISTS:
             _CONNECTION_NAMES.clear()
         _CONNECTION_NAMES[names] = found
     return found
@@ -95,7 +105,7 @@ def connection_references(
     for name in _connection_names(attributes):
         value = attributes[name]
         if not _is_unset(value):
-            refs.append(_reference(value, source, f"{location_prefix}{name}"))
+            refs.append(_reference(value, source, f"{location_prefix}{str.__str__(name)}"))
     return refs
 
 
@@ -165,7 +175,7 @@ def template_references(value: object, location: str) -> tuple[list[ConnectionRe
     Each name (or run-time choice) is reported once per field, however often the templates repeat it, so
     the input document stays bounded by what the field names, not by how long it is.
     """
-    if value is None or (isinstance(value, str) and "{" not in value):
+    if value is None or (isinstance(value, str) and not str.__contains__(value, "{")):
         return [], []  # the common case: no Jinja at all
     if type(value) is not str or len(value) > MAX_STRING:
         conns, variables = _scan_templates(value, location)

@@ -44,6 +44,55 @@ class TestConnections:
             SQLExecuteQueryOperator(task_id="q", sql="select 1")
         assert _conns(_task(_document(dag), "q")) == {("team_b_warehouse", "attribute", "conn_id", True)}
 
+    def test_a_connection_attribute_whose_name_lies_about_itself_is_found(self):
+        """An author's str subclass as the attribute name, answering endswith('_conn_id') and == 'conn_id' with
+        no: the operator still reads it under its name, so it is a reference."""
+
+        class Quiet(str):
+            def endswith(self, *_: object) -> bool:  # type: ignore[override]
+                return False
+
+            def __eq__(self, other: object) -> bool:
+                return str.__eq__(self, other) if isinstance(other, str) and other != "conn_id" else False
+
+            __hash__ = str.__hash__
+
+        with DAG("d", schedule=None, start_date=START) as dag:
+            operator = SQLExecuteQueryOperator(task_id="q", sql="select 1", conn_id="team_a_postgres")
+        operator.__dict__[Quiet("warehouse_conn_id")] = "team_b_warehouse"
+        assert operator.warehouse_conn_id == "team_b_warehouse"
+        assert ("team_b_warehouse", "attribute", "warehouse_conn_id", True) in _conns(_task(_document(dag), "q"))
+
+    @pytest.mark.parametrize("kind", ["falsy", "named ArgNotSet"])
+    def test_a_connection_id_that_poses_as_unset_is_found(self, kind):
+        """A conn id an author makes falsy, or types as a class named like Airflow's ArgNotSet, is still the
+        text the operator connects with."""
+
+        class Falsy(str):
+            def __len__(self) -> int:
+                return 0
+
+            def __bool__(self) -> bool:
+                return False
+
+        ArgNotSet = type("ArgNotSet", (str,), {})  # the name is the disguise
+        conn_id = Falsy("team_b_warehouse") if kind == "falsy" else ArgNotSet("team_b_warehouse")
+        with DAG("d", schedule=None, start_date=START) as dag:
+            SQLExecuteQueryOperator(task_id="q", sql="select 1", conn_id=conn_id)
+        assert _conns(_task(_document(dag), "q")) == {("team_b_warehouse", "attribute", "conn_id", True)}
+
+    def test_a_template_that_denies_holding_jinja_is_scanned(self):
+        """A templated field whose str subclass answers `in` with no still has its Jinja read: Airflow renders
+        the text, not what the object claims."""
+
+        class Plain(str):
+            def __contains__(self, _: object) -> bool:  # type: ignore[override]
+                return False
+
+        with DAG("d", schedule=None, start_date=START) as dag:
+            BashOperator(task_id="b", bash_command=Plain("echo {{ conn.team_b_api.password }}"))
+        assert _conns(_task(_document(dag), "b")) == {("team_b_api", "template", "bash_command", True)}
+
     def test_tasks_repeating_a_template_each_get_its_references(self):
         """A template text is scanned once and its references reused for every task that repeats it."""
         with DAG("d", schedule=None, start_date=START) as dag:
