@@ -140,8 +140,8 @@ def schedule_assets(timetable: object) -> list[AssetReference]:
 
 def asset_references(objects: object) -> list[AssetReference]:
     """Inlets or outlets of a task."""
-    if objects is None:
-        return []
+    if objects is None or (type(objects) is list and not objects):
+        return []  # what most tasks hold
     if not isinstance(objects, Iterable) or isinstance(objects, (str, bytes)):
         objects = [objects]
     return [describe_asset(obj) for obj in objects]

@@ -40,7 +40,14 @@ from airflow_policies.document.references import (
     is_connection_attribute,
     template_references,
 )
-from airflow_policies.document.safe import UNREADABLE, json_safe, safe_getattr, safe_repr, type_name
+from airflow_policies.document.safe import (
+    UNREADABLE,
+    json_safe,
+    safe_getattr,
+    safe_getattrs,
+    safe_repr,
+    type_name,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -89,19 +96,19 @@ def _seconds(value: object) -> float | None:
 def _callables(value: object) -> list[object]:
     if value is None or value is UNREADABLE:
         return []
+    if type(value) is list:  # how operators hold them: spares the abstract Iterable check
+        return list(value)
     if isinstance(value, Iterable) and not isinstance(value, (str, bytes, BaseNotifier)):
         return list(value)
     return [value]
 
 
-def _callbacks(
-    source: object, events: Iterable[str], kwargs: Mapping[str, Any] | None = None
-) -> tuple[list[Callback], list[ConnectionReference]]:
-    """Callbacks of a DAG or task, and the connections their notifiers name."""
+def _callbacks(events: Mapping[str, object]) -> tuple[list[Callback], list[ConnectionReference]]:
+    """Callbacks of a DAG or task (each event with the value it holds), and the connections their notifiers
+    name."""
     callbacks: list[Callback] = []
     conns: list[ConnectionReference] = []
-    for event in events:
-        value = kwargs.get(event) if kwargs is not None else safe_getattr(source, event)
+    for event, value in events.items():
         for item in _callables(value):
             if isinstance(item, BaseNotifier):
                 kind = "notifier"
@@ -122,9 +129,9 @@ def _callable_name(func: object) -> str:
     return type_name(func)
 
 
-def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
+def _operator_attributes(task: object, is_mapped: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """(attributes as the operator holds them, mapped ``expand()`` kwargs)."""
-    if safe_getattr(task, "is_mapped", False) is True:
+    if is_mapped:
         partial = safe_getattr(task, "partial_kwargs", None) or {}
         expand_input = safe_getattr(task, "expand_input")
         if expand_input is None:
@@ -138,9 +145,8 @@ def _operator_attributes(task: object) -> tuple[dict[str, Any], dict[str, Any]]:
     return attributes, {}
 
 
-def _operator_name(task: object) -> str:
+def _operator_name(task: object, module: object, name: object) -> str:
     # Mapped and serialized tasks name the operator class they stand for; plain SDK tasks are that class.
-    module, name = safe_getattr(task, "_task_module"), safe_getattr(task, "task_type")
     if isinstance(module, str) and isinstance(name, str):
         return f"{module}.{name}"
     return type_name(task)
@@ -163,6 +169,7 @@ def _accepts_connection_argument(task: object) -> bool:
 
 def _task_references(
     task: object,
+    template_fields: object,
     attributes: dict[str, Any],
     expand: dict[str, Any],
 ) -> tuple[list[ConnectionReference], list[VariableReference]]:
@@ -187,7 +194,7 @@ def _task_references(
     else:
         conns.extend(expand_connection_references(expand))
     variables: list[VariableReference] = []
-    for field in safe_getattr(task, "template_fields", None) or ():
+    for field in template_fields if isinstance(template_fields, (list, tuple)) else ():
         if not isinstance(field, str):
             continue
         value = attributes[field] if field in attributes else safe_getattr(task, field)
@@ -198,32 +205,48 @@ def _task_references(
     return conns, variables
 
 
+#: Read from every task, in one pass (:func:`safe_getattrs`).
+_TASK_ATTRIBUTES = (
+    "is_mapped", "task_id", "_task_module", "task_type", "task_group", "is_setup", "is_teardown", "owner",
+    "queue", "pool", "pool_slots", "executor", "run_as_user", "executor_config", "retries",
+    "execution_timeout", "inlets", "outlets", "template_fields",
+)  # fmt: skip
+
+
 def _describe_task(task: object) -> TaskInfo:
-    attributes, expand = _operator_attributes(task)
-    is_mapped = safe_getattr(task, "is_mapped", False) is True
-    conns, variables = _task_references(task, attributes, expand)
-    callbacks, callback_conns = _callbacks(task, TASK_CALLBACK_EVENTS, attributes if is_mapped else None)
-    group = safe_getattr(task, "task_group")
+    (
+        is_mapped, task_id, task_module, task_type, group, is_setup, is_teardown, owner, queue, pool, pool_slots,
+        executor, run_as_user, executor_config, retries, execution_timeout, inlets, outlets, template_fields,
+    ) = safe_getattrs(task, _TASK_ATTRIBUTES)  # fmt: skip
+    is_mapped = is_mapped is True
+    attributes, expand = _operator_attributes(task, is_mapped)
+    conns, variables = _task_references(task, template_fields, attributes, expand)
+    callback_values = (
+        {event: attributes.get(event) for event in TASK_CALLBACK_EVENTS}
+        if is_mapped
+        else dict(zip(TASK_CALLBACK_EVENTS, safe_getattrs(task, TASK_CALLBACK_EVENTS), strict=True))
+    )
+    callbacks, callback_conns = _callbacks(callback_values)
     # An expand() value of a DAG-reference attribute wins over the attribute, as it does at run time.
     dag_refs_source = {name: expand.get(name, attributes.get(name)) for name in DAG_REFERENCE_ATTRIBUTES}
     return TaskInfo(
-        task_id=_text(safe_getattr(task, "task_id")) or "<unknown task>",
-        operator=_operator_name(task),
+        task_id=_text(task_id) or "<unknown task>",
+        operator=_operator_name(task, task_module, task_type),
         task_group=_text(safe_getattr(group, "group_id")),
         is_mapped=is_mapped,
-        is_setup=safe_getattr(task, "is_setup", False) is True,
-        is_teardown=safe_getattr(task, "is_teardown", False) is True,
-        owner=_text(safe_getattr(task, "owner")),
-        queue=_text(safe_getattr(task, "queue")),
-        pool=_text(safe_getattr(task, "pool")),
-        pool_slots=_int(safe_getattr(task, "pool_slots")),
-        executor=_text(safe_getattr(task, "executor")),
-        run_as_user=_text(safe_getattr(task, "run_as_user")),
-        executor_config=json_safe(safe_getattr(task, "executor_config")),
-        retries=_int(safe_getattr(task, "retries")),
-        execution_timeout=_seconds(safe_getattr(task, "execution_timeout")),
-        inlets=asset_references(safe_getattr(task, "inlets")),
-        outlets=asset_references(safe_getattr(task, "outlets")),
+        is_setup=is_setup is True,
+        is_teardown=is_teardown is True,
+        owner=_text(owner),
+        queue=_text(queue),
+        pool=_text(pool),
+        pool_slots=_int(pool_slots),
+        executor=_text(executor),
+        run_as_user=_text(run_as_user),
+        executor_config=json_safe(executor_config),
+        retries=_int(retries),
+        execution_timeout=_seconds(execution_timeout),
+        inlets=asset_references(inlets),
+        outlets=asset_references(outlets),
         dag_refs=dag_references(dag_refs_source),
         connections=conns + callback_conns,
         variables=variables,
@@ -240,7 +263,9 @@ def build_input(dag: DAG | SerializedDAG, *, bundle: BundleInfo, enforcement_poi
         enforcement_point: where the decision is being made.
     """
     schedule = schedule_assets(safe_getattr(dag, "timetable"))
-    callbacks, callback_conns = _callbacks(dag, DAG_CALLBACK_EVENTS)
+    callbacks, callback_conns = _callbacks(
+        dict(zip(DAG_CALLBACK_EVENTS, safe_getattrs(dag, DAG_CALLBACK_EVENTS), strict=True))
+    )
     tags = safe_getattr(dag, "tags", None) or ()
     tasks = safe_getattr(dag, "tasks", None) or ()
     return InputDocument(

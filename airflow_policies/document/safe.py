@@ -10,7 +10,7 @@ import datetime
 import enum
 from typing import Any
 
-__all__ = ["MAX_STRING", "UNREADABLE", "json_safe", "safe_getattr", "safe_repr", "type_name"]
+__all__ = ["MAX_STRING", "UNREADABLE", "json_safe", "safe_getattr", "safe_getattrs", "safe_repr", "type_name"]
 
 #: Longest string copied into the input document; longer ones are truncated with a marker.
 MAX_STRING = 4096
@@ -34,6 +34,21 @@ def safe_getattr(obj: object, name: str, default: Any = None) -> Any:  # noqa: A
         return getattr(obj, name, default)
     except Exception:
         return UNREADABLE
+
+
+def safe_getattrs(obj: object, names: tuple[str, ...]) -> list[Any]:
+    """:func:`safe_getattr` of each name (default ``None``), in order, each read once.
+
+    One loop rather than a call per name: a task has some 20 attributes to read, and the builder runs in
+    every parse.
+    """
+    values: list[Any] = []
+    for name in names:
+        try:
+            values.append(getattr(obj, name, None))
+        except Exception:
+            values.append(UNREADABLE)
+    return values
 
 
 def type_name(obj: object) -> str:
@@ -64,6 +79,8 @@ def json_safe(value: object, _depth: int = 0, _seen: frozenset[int] = frozenset(
     """A JSON-compatible copy of ``value``; anything else becomes ``{"__unknown__": type}``."""
     if value is None or isinstance(value, (bool, int)):
         return value
+    if type(value) is dict and not value:
+        return {}  # what most tasks' executor_config holds
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
     if isinstance(value, str):
