@@ -42,3 +42,24 @@ def test_a_missing_manager_class_is_reported(caplog):
             manager_recheck._log_skipped,
         )
     assert "is gone or changed" in caplog.text
+
+
+def test_a_lazy_dag_without_its_cached_deserialization_is_reported(caplog, monkeypatch):
+    """The re-check reads the DAG through LazyDeserializedDAG._real_dag (deserialized once, shared with Airflow);
+    an Airflow without it is reported, and the manager stays untouched."""
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+
+    monkeypatch.delattr(LazyDeserializedDAG, "_real_dag")
+
+    class Manager:
+        def persist_parsing_result(
+            self, bundle_name, bundle_version, version_data, parsing_result, run_duration, relative_fileloc, session
+        ):
+            return parsing_result
+
+    manager = types.ModuleType("airflow.dag_processing.manager")
+    manager.DagFileProcessorManager = Manager
+    with caplog.at_level(logging.ERROR, logger="airflow_policies.enforcement.manager_recheck"):
+        import_hooks._apply(manager, manager_recheck._wrap_persist_parsing_result, manager_recheck._log_skipped)
+    assert "LazyDeserializedDAG._real_dag" in caplog.text and "checked at parse time only" in caplog.text
+    assert not hasattr(Manager.persist_parsing_result, "__wrapped__")
