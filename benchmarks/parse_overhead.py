@@ -5,7 +5,8 @@ Three parse paths are timed, with and without the policy, in alternating rounds:
 - ``dagbag``: Airflow's DagBag in this process (the leanest parse there is: the strictest ratio);
 - ``reserialize``: ``airflow dags reserialize`` in a sandbox (parse + serialization + metadata-DB write);
 - ``dag_processor``: ``airflow dag-processor --num-runs 1`` (a forked child per file, as production
-  parses). "Without" unregisters the policy plugin before the command runs; nothing else differs.
+  parses). "Without" unregisters the policy plugin and disables every enforcement point (so the manager's
+  re-check decides nothing either); nothing else differs.
 - steady state (``--passes N``): the same dag-processor looping over every file 1 + N times with
   ``min_file_process_interval`` 0, as production re-parses every file every interval; the time per pass is
   (T(1 + N passes) - T(1 pass)) / N, so start-up is not counted.
@@ -99,7 +100,14 @@ print(time.perf_counter() - started)
 
 
 def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool) -> float:
-    """One Airflow command, run in-process after imports, with or without our policy plugin."""
+    """One Airflow command, run in-process after imports, with or without the policy."""
+    from typing import get_args
+
+    from airflow_policies._config import airflow_env_name
+    from airflow_policies.document.models import EnforcementPoint
+
+    if not with_policy:  # the manager's re-check is not a pluggy hook: switched off by configuration
+        env = {**env, airflow_env_name("disabled_points"): json.dumps(get_args(EnforcementPoint))}
     result = subprocess.run(
         [sys.executable, "-c", RUN_COMMAND, "with" if with_policy else "without", *command],
         env=env,
