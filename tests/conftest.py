@@ -10,7 +10,10 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 _HOME = Path(tempfile.mkdtemp(prefix="airflow-policies-tests-"))
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
@@ -27,3 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "examples" / "dags"
 EXAMPLE_REGISTRY = REPO / "examples" / "registry.yaml"
 EXAMPLE_ROLLOUT = REPO / "examples" / "rollout.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _decision_logs_closed() -> Iterator[None]:
+    """Each test's decision-log files are closed after it (the policy keeps them open for the process)."""
+    yield
+    from airflow_policies.decision.log import close_decision_logs
+
+    close_decision_logs()

@@ -15,9 +15,11 @@ import structlog
 if TYPE_CHECKING:
     from airflow_policies.decision.record import DecisionRecord
 
-__all__ = ["decision_logger", "write_record"]
+__all__ = ["close_decision_logs", "decision_logger", "write_record"]
 
 _EVENT = "airflow_policies.decision"
+#: The decision-log files this process has open, by path.
+_FILES: dict[str, TextIO] = {}
 
 
 @cache
@@ -26,14 +28,22 @@ def decision_logger(destination: str) -> Any:  # noqa: ANN401 - structlog's boun
     if destination == "none":
         return None
     # A file is opened line-buffered for appending: each record is one write, so processes sharing the
-    # file do not interleave; it stays open for the life of the process.
-    stream: TextIO = (
-        sys.stderr if destination == "stderr" else open(destination, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-    )
+    # file do not interleave; it stays open until close_decision_logs().
+    if destination == "stderr":
+        stream = sys.stderr
+    else:
+        stream = _FILES[destination] = open(destination, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
     return structlog.wrap_logger(
         structlog.WriteLogger(stream),
         processors=[structlog.processors.JSONRenderer(sort_keys=False)],
     )
+
+
+def close_decision_logs() -> None:
+    """Close every decision-log file this process opened; the next record opens its destination again."""
+    decision_logger.cache_clear()
+    while _FILES:
+        _FILES.popitem()[1].close()
 
 
 def write_record(record: DecisionRecord, destination: str) -> None:

@@ -13,6 +13,7 @@ def reload_configuration() -> None:
     """
     from airflow_policies import _config
     from airflow_policies.decision import decide, teams
+    from airflow_policies.decision.log import close_decision_logs
     from airflow_policies.document import builder
     from airflow_policies.enforcement import execution_api, manager_recheck, scheduler_recheck
 
@@ -22,6 +23,7 @@ def reload_configuration() -> None:
     decide._breaker.cache_clear()
     decide._wasm_evaluate.cache_clear()
     teams.configured_bundle_teams.cache_clear()
+    close_decision_logs()  # the decision_log option may name another file now
     decide.warm()
     for cache in (
         manager_recheck.VERDICTS,
