@@ -194,7 +194,7 @@ def _task_references(
     else:
         conns.extend(expand_connection_references(expand))
     variables: list[VariableReference] = []
-    for field in template_fields if isinstance(template_fields, (list, tuple)) else ():
+    for field in template_fields or ():
         if not isinstance(field, str):
             continue
         value = attributes[field] if field in attributes else safe_getattr(task, field)

@@ -136,6 +136,17 @@ class TestConnections:
         assert all(c.source == "template" and c.verifiable for c in info.connections)
         assert {v.key for v in info.variables} == {"threshold", "settings", "by_get"}
 
+    def test_template_fields_held_in_a_set_are_scanned(self):
+        """An operator whose template_fields is a set, not the usual tuple: Airflow renders each of them, so
+        each is scanned."""
+
+        class SetFields(BashOperator):
+            template_fields = frozenset({"bash_command"})  # type: ignore[assignment]
+
+        with DAG("d", schedule=None, start_date=START) as dag:
+            SetFields(task_id="b", bash_command="echo {{ conn.team_b_api.password }}")
+        assert _conns(_task(_document(dag), "b")) == {("team_b_api", "template", "bash_command", True)}
+
     def test_text_outside_jinja_is_not_a_reference(self):
         """'conn.x' in plain text is shell, not a template reference."""
         with DAG("d", schedule=None, start_date=START) as dag:
