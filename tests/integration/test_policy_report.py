@@ -202,7 +202,15 @@ def test_the_page_renders_in_a_real_browser_and_its_filter_works(deployment, tok
 def test_the_demo_serves_the_page_and_says_where(tmp_path):
     """`demo --serve` prints the Policies page's URL and the demo logins; the page answers there until Ctrl-C."""
     command = [sys.executable, "-m", "airflow_policies.cli", "demo", "--serve", "--workdir", str(tmp_path / "demo")]
-    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # Ctrl-C reaches the demo as from a terminal even when this test runs in a background job, whose commands
+    # inherit SIGINT ignored (POSIX, without job control) and would never see the signal below.
+    demo = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         lines = []
         assert demo.stdout is not None
