@@ -18,6 +18,11 @@ worst-case and the routed 50-task document through the same rules and registry, 
 the same DAG without tasks (every rule evaluated, no task to look at) and the query ``true`` on the same input
 (OPA's own cost of one evaluation).
 
+Every parse path is timed twice: wall-clock seconds, and CPU seconds of everything the parse ran (this process
+or the command's process tree, from the end of its imports, plus the local OPA server, read from /proc: Linux
+only). CPU time does not count the time a busy or shared machine takes away, so its ratios move less between
+runs.
+
 Run: .venv/bin/python benchmarks/parse_overhead.py [--files 200] [--tasks 50] [--rounds 3] [--passes 3]
 Reports ratios measured in one run (the machine is noisy), never absolute targets; the targets of issue
 #14 are printed beside the numbers.
@@ -87,20 +92,37 @@ def _write_bundle(root: Path, files: int, tasks: int, routed: bool) -> None:
 
 
 RUN_COMMAND = """
-import sys, time
+import resource, sys, time
 from airflow import settings
 from airflow.cli import cli_parser
+def cpu():  # this process and every child it has waited for (the DAG processor's parse children)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 if sys.argv[1] == "without":
     settings.get_policy_plugin_manager().unregister(name="airflow_policies")
 args = cli_parser.get_parser().parse_args(sys.argv[2:])
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), cpu()
 args.func(args)
-print(time.perf_counter() - started)
+print(time.perf_counter() - started, cpu() - cpu_started)
 """
 
 
-def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool) -> float:
-    """One Airflow command, run in-process after imports, with or without the policy."""
+def _opa_cpu_seconds() -> float:
+    """CPU seconds (user + system) the OPA server this process started has used so far."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended while the list was read
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name == "opa" and int(fields[1]) == os.getpid():  # fields from the state on: ppid, ..., utime, stime
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    raise RuntimeError("the local OPA server is not a child process of this benchmark")
+
+
+def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool) -> tuple[float, float]:
+    """One Airflow command, run in-process after imports, with or without the policy: (wall seconds, CPU seconds
+    of its process tree and of the OPA server), both from the end of its imports."""
     from typing import get_args
 
     from airflow_policies._config import airflow_env_name
@@ -108,6 +130,7 @@ def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool)
 
     if not with_policy:  # the manager's re-check is not a pluggy hook: switched off by configuration
         env = {**env, airflow_env_name("disabled_points"): json.dumps(get_args(EnforcementPoint))}
+    opa_before = _opa_cpu_seconds()
     result = subprocess.run(
         [sys.executable, "-c", RUN_COMMAND, "with" if with_policy else "without", *command],
         env=env,
@@ -116,7 +139,8 @@ def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool)
         timeout=3600,
         check=True,
     )
-    return float(result.stdout.strip().splitlines()[-1])
+    wall, cpu = (float(value) for value in result.stdout.strip().splitlines()[-1].split())
+    return wall, cpu + _opa_cpu_seconds() - opa_before
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -184,13 +208,22 @@ def _median(runs: list[float]) -> float:
     return round(statistics.median(runs), 3)
 
 
+def _compare(result: dict[str, Any], name: str, runs: dict[bool, list[tuple[float, float]]]) -> None:
+    """Medians and ratios, with the policy over without, of wall and CPU seconds."""
+    for suffix, index in (("", 0), ("_cpu", 1)):
+        without, with_policy = ([run[index] for run in runs[on]] for on in (False, True))
+        result[f"{name}{suffix}_seconds"] = [_median(without), _median(with_policy)]
+        result[f"{name}{suffix}_ratio"] = round(statistics.median(with_policy) / statistics.median(without), 3)
+
+
 def _report(result: dict[str, Any]) -> str:
     lines = [f"{'metric':<32}{'measured':>12}{'target':>10}  met"]
     for metric, (target, _) in TARGETS.items():
-        value = result.get(metric)
-        if value is None:
-            continue
-        lines.append(f"{metric:<32}{value:>12}{target:>10}  {'yes' if value <= target else 'NO'}")
+        # Each ratio of wall seconds is followed by the same ratio of CPU seconds.
+        for name in (metric, metric.replace("_ratio", "_cpu_ratio")) if metric.endswith("_ratio") else (metric,):
+            value = result.get(name)
+            if value is not None:
+                lines.append(f"{name:<32}{value:>12}{target:>10}  {'yes' if value <= target else 'NO'}")
     return "\n".join(lines)
 
 
@@ -235,13 +268,15 @@ def main() -> int:
     manager = settings.get_policy_plugin_manager()
     plugin = manager.unregister(name="airflow_policies")
 
-    def parse(with_policy: bool) -> tuple[float, DagBag]:
+    def parse(with_policy: bool) -> tuple[tuple[float, float], DagBag]:
         if with_policy:
             manager.register(plugin, name="airflow_policies")
         try:
+            cpu_before = time.process_time() + _opa_cpu_seconds()
             started = time.perf_counter()
             bag = DagBag(dag_folder=root, bundle_path=root, bundle_name="team_a_dags", safe_mode=False)
-            return time.perf_counter() - started, bag
+            wall = time.perf_counter() - started
+            return (wall, time.process_time() + _opa_cpu_seconds() - cpu_before), bag
         finally:
             if with_policy:
                 manager.unregister(name="airflow_policies")
@@ -267,16 +302,15 @@ def main() -> int:
         os.environ["AIRFLOW__AIRFLOW_POLICIES__OPA_URL"] = url
         reload_configuration()
         parse(True)  # warm imports and OPA's compiled query
-        without, with_policy = [], []
+        dagbag_runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
         for _ in range(args.rounds):  # interleaved so drift hits both sides alike
             elapsed, unpolicied_bag = parse(False)
-            without.append(elapsed)
+            dagbag_runs[False].append(elapsed)
             elapsed, bag = parse(True)
-            with_policy.append(elapsed)
+            dagbag_runs[True].append(elapsed)
             assert not bag.import_errors, bag.import_errors
             assert len(bag.dags) == args.files
-        result["dagbag_seconds"] = [_median(without), _median(with_policy)]
-        result["dagbag_ratio"] = round(statistics.median(with_policy) / statistics.median(without), 3)
+        _compare(result, "dagbag", dagbag_runs)
 
         # Latency on DAGs as their authors wrote them (parsed without the policy, so not yet routed): the
         # decision then carries every mutation, as it does in a real parse.
@@ -336,7 +370,7 @@ def main() -> int:
             if args.passes:
                 commands["dag_processor_passes"] = ["dag-processor", "--num-runs", str(1 + args.passes)]
             _command_seconds(env, commands["reserialize"], True)  # the first write of every DAG row, untimed
-            timings: dict[str, dict[bool, list[float]]] = {c: {False: [], True: []} for c in commands}
+            timings: dict[str, dict[bool, list[tuple[float, float]]]] = {c: {False: [], True: []} for c in commands}
             for _ in range(args.rounds):
                 for command, argv in commands.items():
                     for policy_on in (False, True):
@@ -344,13 +378,11 @@ def main() -> int:
             stored = sandbox.state()
             assert len(stored["dags"]) == args.files and not stored["import_errors"], stored["import_errors"]
             for command in ("reserialize", "dag_processor"):
-                runs = timings[command]
-                result[f"{command}_seconds"] = [_median(runs[False]), _median(runs[True])]
-                result[f"{command}_ratio"] = round(statistics.median(runs[True]) / statistics.median(runs[False]), 3)
+                _compare(result, command, timings[command])
             if args.passes:
                 per_pass = {
                     policy_on: [
-                        (many - one) / args.passes
+                        ((many[0] - one[0]) / args.passes, (many[1] - one[1]) / args.passes)
                         for many, one in zip(
                             timings["dag_processor_passes"][policy_on], timings["dag_processor"][policy_on], strict=True
                         )
@@ -358,13 +390,10 @@ def main() -> int:
                     for policy_on in (False, True)
                 }
                 result["steady_state_passes"] = args.passes
-                result["steady_state_seconds_per_pass"] = [_median(per_pass[False]), _median(per_pass[True])]
-                result["steady_state_overhead_seconds_per_pass"] = round(
-                    statistics.median(per_pass[True]) - statistics.median(per_pass[False]), 3
-                )
-                result["steady_state_ratio"] = round(
-                    statistics.median(per_pass[True]) / statistics.median(per_pass[False]), 3
-                )
+                _compare(result, "steady_state", per_pass)
+                for suffix in ("", "_cpu"):
+                    without, with_policy = result[f"steady_state{suffix}_seconds"]
+                    result[f"steady_state{suffix}_overhead_seconds_per_pass"] = round(with_policy - without, 3)
 
     print(json.dumps(result, indent=2))
     print(_report(result))
