@@ -169,7 +169,7 @@ def _accepts_connection_argument(task: object) -> bool:
 
 def _task_references(
     task: object,
-    template_fields: object,
+    template_fields: Any,  # noqa: ANN401 - what the operator holds: Airflow iterates it
     attributes: dict[str, Any],
     expand: dict[str, Any],
 ) -> tuple[list[ConnectionReference], list[VariableReference]]:
