@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,21 @@ def _bundle_mode_opa(work: Path) -> Iterator[str]:
             yield url
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager, a container stop) ends the demo as Ctrl-C does, so the API server,
+    the scheduler and OPA it started are stopped too instead of outliving it."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _serve(sandbox: AirflowSandbox) -> None:
     """Run the API server until interrupted, and say where the Policies page is and who can log in."""
     with sandbox.serve():
@@ -97,8 +113,8 @@ def _serve(sandbox: AirflowSandbox) -> None:
         for name, user in _USERS.items():
             teams = ", ".join(user.teams) or "every team"
             print(f"  log in as {name} / {user.password}  ({user.role}, sees {teams})", flush=True)
-        print("Ctrl-C stops the API server, the scheduler and OPA.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
+        print("Ctrl-C stops the API server, the scheduler and OPA (so does SIGTERM).", flush=True)
+        with contextlib.suppress(KeyboardInterrupt), _sigterm_as_interrupt():
             while True:
                 time.sleep(3600)
 
