@@ -19,24 +19,34 @@ export GOBIN="$bin_dir"
 export GOFLAGS="-trimpath"
 export CGO_ENABLED=0
 
-# ensure NAME VERSION BUILDER: keep a binary that already reports VERSION, else run BUILDER and verify.
-ensure() {
-  local name="$1" version="$2" builder="$3"
+# reports NAME VERSION [LINE]: whether the binary's `version` output names VERSION (and holds LINE).
+reports() {
+  local name="$1" version="$2" line="${3:-}" output
   # Read the whole output first: `grep -q` quitting early would SIGPIPE the binary and, under pipefail,
   # make a good binary look wrong (and trigger a rebuild).
-  if [ -x "$bin_dir/$name" ] && grep -qw "v\?${version#v}" <<<"$("$bin_dir/$name" version 2>/dev/null)"; then
+  output="$("$bin_dir/$name" version 2>/dev/null)" || return 1
+  grep -qw "v\?${version#v}" <<<"$output" && grep -qF "$line" <<<"$output"
+}
+
+# ensure NAME VERSION BUILDER [LINE]: keep a binary that already reports VERSION (and LINE), else run BUILDER
+# and verify.
+ensure() {
+  local name="$1" version="$2" builder="$3" line="${4:-}"
+  if [ -x "$bin_dir/$name" ] && reports "$name" "$version" "$line"; then
     return 0
   fi
   echo "install-tools: building $name $version (first run takes a few minutes)" >&2
   "$builder"
-  grep -qw "v\?${version#v}" <<<"$("$bin_dir/$name" version)" || {
-    echo "install-tools: $bin_dir/$name does not report version $version" >&2
+  reports "$name" "$version" "$line" || {
+    echo "install-tools: $bin_dir/$name does not report version $version${line:+ and '$line'}" >&2
     exit 1
   }
 }
 
+# With OPA's Wasm engine (wazero, pure Go: no cgo), so that the Rego tests also run on the Wasm target that
+# engine: wasm evaluates (opa test --target wasm).
 build_opa() {
-  go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+  go install -tags opa_wasm "github.com/open-policy-agent/opa@$OPA_VERSION"
 }
 
 # `go install regal@version` aborts because the module proxy refuses regal's version list (used only for a
@@ -50,7 +60,7 @@ build_regal() {
     -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=$REGAL_VERSION" .)
 }
 
-ensure opa "$OPA_VERSION" build_opa
+ensure opa "$OPA_VERSION" build_opa "WebAssembly: available"
 ensure regal "$REGAL_VERSION" build_regal
 
 # The OASIS SARIF 2.1.0 JSON schema (errata01), which the tests validate `check --format sarif` against.

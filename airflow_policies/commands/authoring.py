@@ -34,7 +34,7 @@ from airflow_policies.policy.samples import (
     verify_case,
 )
 
-__all__ = ["coverage_report", "scaffold_rule"]
+__all__ = ["coverage_report", "scaffold_rule", "wasm_test_report"]
 
 _RULE_ID = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 
@@ -63,6 +63,31 @@ def coverage_report(rego: Path, minimum: float) -> tuple[bool, list[str]]:
         f"coverage below {minimum}% in: {', '.join(low)}" if low else f"every policy file covered >= {minimum}%"
     )
     return not low, lines
+
+
+def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
+    """Run the same Rego tests on OPA's Wasm target (``opa test --target wasm``): the rules as ``engine: wasm``
+    runs them, compiled by the same OPA. Whether every test passed, and the lines to print.
+
+    The two targets can disagree where a rule does arithmetic (the Wasm target computes with doubles, the
+    server with exact decimals) or relies on how a built-in formats its answer, so a rule library for
+    ``engine: wasm`` is tested on both.
+    """
+    binary = opa_binary()
+    version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=False).stdout
+    if "WebAssembly: available" not in version:
+        raise ConfigurationError(
+            f"{binary} has no Wasm engine ('opa version' says WebAssembly: unavailable), so the Rego tests "
+            "cannot run on the Wasm target: build OPA with it (go install -tags opa_wasm "
+            "github.com/open-policy-agent/opa@<version>), or pass --no-wasm if no deployment runs engine: wasm"
+        )
+    run = subprocess.run(
+        [str(binary), "test", "--target", "wasm", str(rego)], capture_output=True, text=True, check=False
+    )
+    output = (run.stdout + run.stderr).strip().splitlines()
+    if run.returncode != 0:
+        return False, ["opa test --target wasm failed (these tests pass on the OPA server):", *output[-40:]]
+    return True, [f"on the Wasm target (engine: wasm): {output[-1] if output else 'no tests'}"]
 
 
 _POLICY = """\
@@ -175,12 +200,17 @@ def scaffold_rule(rego: Path, rule_id: str) -> list[Path]:
 def register(commands: Subcommands) -> None:
     """Add this command's parser."""
     test = commands.add_parser(
-        "test", help="policy CI: opa test with a coverage gate, every rule's sample suite, golden inputs current"
+        "test",
+        help="policy CI: opa test with a coverage gate, on the server and the Wasm target; every rule's sample suite; "
+        "golden inputs current",
     )
     test.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
     test.add_argument("--registry", type=Path, help="registry for the samples (default: the Rego tests' fixture)")
     test.add_argument("--min-coverage", type=float, default=95.0, help="per policy file, in percent (default: 95)")
-    test.add_argument("--no-samples", action="store_true", help="only opa test and the coverage gate")
+    test.add_argument("--no-samples", action="store_true", help="only the Rego tests and the coverage gate")
+    test.add_argument(
+        "--no-wasm", action="store_true", help="skip running the Rego tests on the Wasm target (engine: wasm) too"
+    )
     test.add_argument("--rule", help="run the samples of this rule only (FAMILY.RULE)")
     test.set_defaults(handler=_run_test)
 
@@ -205,9 +235,14 @@ def register(commands: Subcommands) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> int:
-    """opa test with the coverage gate, then every sample suite and the golden check."""
+    """opa test with the coverage gate, the same tests on the Wasm target, then every sample suite and the
+    golden check."""
     passed, lines = coverage_report(args.rego, args.min_coverage)
     print("\n".join(lines))
+    if not args.no_wasm:
+        passed_on_wasm, lines = wasm_test_report(args.rego)
+        print("\n".join(lines))
+        passed = passed and passed_on_wasm
     if args.no_samples:
         return EXIT_OK if passed else EXIT_REJECTED
     failures: list[str] = []
