@@ -77,7 +77,7 @@ def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
     version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=False).stdout
     if "WebAssembly: available" not in version:
         raise ConfigurationError(
-            f"{binary} has no Wasm engine ('opa version' says WebAssembly: unavailable), so the Rego tests "
+            f"{binary} has no Wasm engine ('opa version' does not say WebAssembly: available), so the Rego tests "
             "cannot run on the Wasm target: build OPA with it (go install -tags opa_wasm "
             "github.com/open-policy-agent/opa@<version>), or pass --no-wasm if no deployment runs engine: wasm"
         )
@@ -86,7 +86,7 @@ def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
     )
     output = (run.stdout + run.stderr).strip().splitlines()
     if run.returncode != 0:
-        return False, ["opa test --target wasm failed (these tests pass on the OPA server):", *output[-40:]]
+        return False, ["opa test --target wasm failed (the rules as engine: wasm runs them):", *output[-40:]]
     return True, [f"on the Wasm target (engine: wasm): {output[-1] if output else 'no tests'}"]
 
 

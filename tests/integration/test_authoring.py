@@ -73,7 +73,7 @@ def test_a_rule_that_decides_differently_on_the_wasm_target_fails_test(tmp_path:
     assert on_server.returncode == 0, on_server.stdout + on_server.stderr
     on_both = _cli("test", "--no-samples", cwd=tmp_path)
     assert on_both.returncode == 1, on_both.stdout + on_both.stderr
-    assert "opa test --target wasm failed (these tests pass on the OPA server):" in on_both.stdout
+    assert "opa test --target wasm failed (the rules as engine: wasm runs them):" in on_both.stdout
     assert "data.airflow_policies.rules.pools.max_slots_test.test_details_name_the_limit: FAIL" in on_both.stdout
 
 
