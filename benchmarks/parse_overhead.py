@@ -265,6 +265,8 @@ def main() -> int:
     root = Path(_HOME) / "team_a"
     _write_bundle(root, args.files, args.tasks, args.routed)
     os.environ["AIRFLOW__AIRFLOW_POLICIES__BUNDLE_TEAMS"] = json.dumps({"team_a_dags": "team_a"})
+    # A file, as the sandbox's commands (and production) write it: not a line per decision on the terminal.
+    os.environ["AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG"] = str(Path(_HOME) / "dagbag-decisions.jsonl")
     manager = settings.get_policy_plugin_manager()
     plugin = manager.unregister(name="airflow_policies")
 
