@@ -69,9 +69,9 @@ def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
     """Run the same Rego tests on OPA's Wasm target (``opa test --target wasm``): the rules as ``engine: wasm``
     runs them, compiled by the same OPA. Whether every test passed, and the lines to print.
 
-    The two targets can disagree where a rule does arithmetic (the Wasm target computes with doubles, the
-    server with exact decimals) or relies on how a built-in formats its answer, so a rule library for
-    ``engine: wasm`` is tested on both.
+    The two targets can disagree where a rule does arithmetic (they round differently: ``x := 10 / 3; x * 3 ==
+    10`` holds on the server only) or relies on how a built-in formats its answer (``json.marshal``'s key
+    order), so a rule library for ``engine: wasm`` is tested on both.
     """
     binary = opa_binary()
     version = subprocess.run([str(binary), "version"], capture_output=True, text=True, check=False).stdout
