@@ -99,9 +99,13 @@ class WasmPolicy:
             self._instance_and_pid = held
         return held[0]
 
-    def evaluate(self, input_json: bytes) -> object:
-        """The entrypoint's result set for one input, as OPA's data API would answer (``{"result": ...}``)."""
-        results = self._instance.evaluate(input_json)
+    def evaluate(self, input_json: bytes, entrypoint: str = _ENTRYPOINT) -> object:
+        """The entrypoint's result set for one input, as OPA's data API would answer (``{"result": ...}``).
+
+        Raises:
+            ConfigurationError: the module was not built with this entrypoint.
+        """
+        results = self._instance.evaluate(input_json, entrypoint)
         if not isinstance(results, list):
             raise DecisionError("the Wasm policy answered something that is not a result set")
         return {"result": results[0]["result"]} if results else {}
@@ -175,9 +179,8 @@ class _Instance:
         # evaluation resets to, and only its input changes.
         self._context = self._call("opa_eval_ctx_new")
         self._call("opa_eval_ctx_set_data", self._context, self._parse(data))
-        self._call(
-            "opa_eval_ctx_set_entrypoint", self._context, json.loads(self._dump(self._call("entrypoints")))[_ENTRYPOINT]
-        )
+        self._entrypoints: dict[str, int] = json.loads(self._dump(self._call("entrypoints")))
+        self._entrypoint = -1
         self._heap_base = self._call("opa_heap_ptr_get")
         self._input: tuple[int, bytes] = (0, b"")
         self._now_ns = 0
@@ -230,7 +233,16 @@ class _Instance:
             return 0  # an error in a built-in makes its expression undefined, as in OPA
         return self._parse(msgspec.json.encode(result))
 
-    def evaluate(self, input_json: bytes) -> object:
+    def _set_entrypoint(self, name: str) -> None:
+        entrypoint = self._entrypoints.get(name)
+        if entrypoint is None:
+            raise ConfigurationError(f"the Wasm policy has no entrypoint {name!r} (built with opa build -e {name})")
+        self._call("opa_eval_ctx_set_entrypoint", self._context, entrypoint)
+        self._entrypoint = entrypoint
+
+    def evaluate(self, input_json: bytes, entrypoint: str) -> object:
+        if self._entrypoints.get(entrypoint) != self._entrypoint:
+            self._set_entrypoint(entrypoint)
         self._now_ns = time.time_ns()  # one clock reading per evaluation, as OPA's time.now_ns
         needed = self._heap_base + len(input_json) + 64 * _PAGE
         if needed > self._memory.data_len(self._store):

@@ -1,21 +1,25 @@
 """The two engines give the same decision: the real OPA server, and the same rules compiled to Wasm by the
 pinned OPA and run in process by wasmtime. Every golden input of every rule, every example DAG (with the
-example rollout's overrides and exceptions) and the benchmark's 50-task documents are decided by both."""
+example rollout's overrides and exceptions) and the benchmark's 50-task documents are decided by both, and
+every Rego test passes in the in-process engine as it does on the server."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from airflow_policies._config import load_settings
-from airflow_policies._paths import rego_library
+from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.decision.decide import decide
 from airflow_policies.decision.opa_client import OpaEvaluator
-from airflow_policies.decision.wasm import WasmEvaluator
+from airflow_policies.decision.wasm import WasmEvaluator, WasmPolicy
 from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.local.testing import reload_configuration
@@ -149,3 +153,47 @@ def test_an_error_a_host_builtin_did_not_expect_stops_that_decision_only(wasm_bu
         evaluator.evaluate(worst)
     assert _decided(evaluator.evaluate(worst)) == _decided(expected)
     assert calls == [0, 1]
+
+
+def _rego_test_entrypoints() -> list[str]:
+    """Every test rule of the rule library, as an entrypoint path (package/test_name)."""
+    entrypoints = []
+    for path in sorted(rego_library().rglob("*_test.rego")):
+        text = path.read_text()
+        package = re.search(r"^package (\S+)", text, re.MULTILINE)
+        assert package, path
+        names = sorted(set(re.findall(r"^(test_\w+)\b", text, re.MULTILINE)))
+        entrypoints += [f"{package.group(1).replace('.', '/')}/{name}" for name in names]
+    return entrypoints
+
+
+def _parse_rfc3339_ns(_instance: object, value: str) -> int:
+    parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (
+        (parsed - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc))
+        // datetime.timedelta(microseconds=1)
+        * 1000
+    )
+
+
+def test_every_rego_test_passes_in_the_in_process_engine(tmp_path, monkeypatch):
+    """The Rego tests, compiled by the pinned OPA to its Wasm target with each test as an entrypoint, all pass
+    in the engine engine: wasm runs: wasmtime and this package's own host built-ins (sprintf, json.patch, the
+    time functions). `opa test --target wasm` (airflow-policies test) runs the same module in OPA's own Wasm
+    runtime, whose built-ins are OPA's."""
+    from airflow_policies.decision import wasm as wasm_engine
+
+    entrypoints = _rego_test_entrypoints()
+    assert len(entrypoints) > 100
+    bundle = tmp_path / "tests.tar.gz"
+    command = [str(opa_binary()), "build", "--target", "wasm", "--output", str(bundle), str(rego_library())]
+    for entrypoint in entrypoints:
+        command += ["--entrypoint", entrypoint]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stderr
+    # Only the tests call it (to pin the clock); no rule does, so the engine itself does not provide it.
+    monkeypatch.setitem(wasm_engine._HOST_BUILTINS, "time.parse_rfc3339_ns", _parse_rfc3339_ns)
+    policy = WasmPolicy(*wasm_engine._read_bundle(bundle))
+
+    failed = [e for e in entrypoints if policy.evaluate(b"{}", e) != {"result": True}]
+    assert failed == []
