@@ -233,16 +233,15 @@ class _Instance:
             return 0  # an error in a built-in makes its expression undefined, as in OPA
         return self._parse(msgspec.json.encode(result))
 
-    def _set_entrypoint(self, name: str) -> None:
-        entrypoint = self._entrypoints.get(name)
-        if entrypoint is None:
-            raise ConfigurationError(f"the Wasm policy has no entrypoint {name!r} (built with opa build -e {name})")
-        self._call("opa_eval_ctx_set_entrypoint", self._context, entrypoint)
-        self._entrypoint = entrypoint
-
     def evaluate(self, input_json: bytes, entrypoint: str) -> object:
-        if self._entrypoints.get(entrypoint) != self._entrypoint:
-            self._set_entrypoint(entrypoint)
+        entrypoint_id = self._entrypoints.get(entrypoint)
+        if entrypoint_id is None:
+            raise ConfigurationError(
+                f"the Wasm policy has no entrypoint {entrypoint!r} (built with opa build -e {entrypoint})"
+            )
+        if entrypoint_id != self._entrypoint:
+            self._call("opa_eval_ctx_set_entrypoint", self._context, entrypoint_id)
+            self._entrypoint = entrypoint_id
         self._now_ns = time.time_ns()  # one clock reading per evaluation, as OPA's time.now_ns
         needed = self._heap_base + len(input_json) + 64 * _PAGE
         if needed > self._memory.data_len(self._store):
