@@ -76,4 +76,5 @@ def decide(document: InputDocument) -> DecisionRecord:
         # The breaker guards the network path: the in-process engine has no server to wait for.
         breaker=None if in_process else _breaker(),
         max_input_bytes=current.max_input_bytes,
+        answers=None if in_process else _evaluator().answers,
     )

@@ -135,6 +135,23 @@ class OpaEvaluator:
                 time.sleep(_REFUSED_RETRY_PAUSE)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
+    def answers(self) -> bool:
+        """Whether OPA answers its health endpoint within the connect timeout, on a connection of its own.
+
+        Asked after a decision timed out, it tells a slow OPA (which opens the breaker for everyone) from one
+        slow document (which only that decision pays for): the document is what its DAG author or task made it.
+        """
+        connection = self._new_connection()
+        try:
+            connection.request("GET", "/health", headers=self._headers)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+        return response.status == 200
+
     def evaluate(self, document: InputDocument) -> Decision:
         """The decision for ``document``.
 

@@ -82,6 +82,7 @@ def judge(
     decision_log: str,
     breaker: CircuitBreaker | None = None,
     max_input_bytes: int = MAX_INPUT_BYTES,
+    answers: Callable[[], bool] | None = None,
 ) -> DecisionRecord:
     """Decide on one DAG and log the decision before returning it.
 
@@ -92,12 +93,19 @@ def judge(
         decision_log: destination of the decision-log line (``stderr``, ``none`` or a file path).
         breaker: fail fast while OPA is known to be down; ``None`` always asks OPA.
         max_input_bytes: a larger input document is not sent; the DAG is undecidable.
+        answers: whether OPA itself answers (asked after a timeout); ``None``: a timeout is OPA's.
+
+    A failure the document caused (over ``max_input_bytes``, or a timeout while OPA itself answers) is
+    charged to that document alone: it fails closed whatever ``failure_mode`` says, because its author (a DAG
+    file, or a task naming thousands of things in one call) can make it so, and it leaves the breaker, which
+    every process of the host shares, as it was.
     """
     started = time.perf_counter()
     payload = document_json(document)
     decision: Decision | None = None
     changes: list[MutationChange] = []
     error: str | None = None
+    charged_to_document = False
     try:
         if len(payload) > max_input_bytes:
             raise InputTooLargeError(
@@ -112,10 +120,22 @@ def judge(
         decision = answer
     except CircuitOpenError as exc:
         error = str(exc)
+    except OpaTimeoutError as exc:
+        error = str(exc)
+        if answers is not None and answers():
+            charged_to_document = True
+            error += f"; OPA answers other requests, so this document ({len(payload) / 1e3:.0f} kB) is what is slow"
+            if breaker is not None:
+                breaker.record_success()
+        elif breaker is not None:
+            breaker.record_failure(error, slow=True)
     except OpaUnreachableError as exc:
         error = str(exc)
         if breaker is not None:
-            breaker.record_failure(error, slow=isinstance(exc, OpaTimeoutError))
+            breaker.record_failure(error, slow=False)
+    except InputTooLargeError as exc:
+        error = str(exc)
+        charged_to_document = True
     except DecisionError as exc:
         # OPA answered (an HTTP error, or not a decision), so it is up: failing fast would not save time.
         error = str(exc)
@@ -135,7 +155,7 @@ def judge(
         fileloc=document.dag.relative_fileloc,
         input_hash="sha256:" + hashlib.sha256(payload).hexdigest(),
         policy_revision=decision.policy_revision or None if decision else None,
-        outcome=outcome_of(decision) if decision else _FAILED[failure_mode],
+        outcome=outcome_of(decision) if decision else _FAILED["closed" if charged_to_document else failure_mode],
         violations=decision.violations if decision else [],
         exceptions_applied=[v.exception.id for v in decision.violations if v.exception] if decision else [],
         mutations=changes,

@@ -26,7 +26,6 @@ in-process Execution API) are not seen (``docs/enforcement-points.md``).
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import logging
@@ -36,6 +35,8 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
+import pydantic
+from starlette._utils import get_route_path
 
 from airflow_policies._config import settings
 from airflow_policies.decision.cache import TtlCache
@@ -62,8 +63,16 @@ log = logging.getLogger(__name__)
 
 _POINT: EnforcementPoint = "execution_api"
 _PREFIX = "/execution"
-#: Largest request body the guard reads (a state update's outlet events); a larger one is undecidable.
+#: Largest request body the guard reads (a state update's outlet events); a larger one is refused.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Headers the guard or Airflow reads to decide who calls, which API version serves the call and how its body
+#: is read. Starlette hands Airflow the first of repeated values: a request repeating one is refused, so the two
+#: can never read different ones.
+SINGLE_HEADERS = ("authorization", "airflow-api-version", "content-type", "content-encoding")
+#: Most names one call may carry into a decision (assets a success reports, connections a deferral names, values
+#: of a repeated query parameter): the task sizes the document, so a larger one is refused rather than sent.
+MAX_CALL_TARGETS = 1_000
+_UUID: pydantic.TypeAdapter[uuid.UUID] = pydantic.TypeAdapter(uuid.UUID)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,21 +111,44 @@ DOCUMENTS: TtlCache[tuple[uuid.UUID, BundleInfo], InputDocument] = TtlCache(_ttl
 VERDICTS: TtlCache[tuple[uuid.UUID, str, BundleInfo, Call], CallVerdict] = TtlCache(_ttl)
 
 
-def _subject(authorization: str) -> uuid.UUID | None:
-    """The unverified ``sub`` claim of a bearer JWT (the task instance id), or ``None``."""
-    scheme, _, token = authorization.partition(" ")
-    parts = token.split(".")
-    if scheme.lower() != "bearer" or len(parts) != 3:
+def _subject(authorization: str | None) -> uuid.UUID | None:
+    """The task instance a request's credential names, read as Airflow reads it: FastAPI's ``HTTPBearer``
+    split of the header, PyJWT's parsing of the token (unverified here: Airflow verifies every request the
+    guard lets through) and the ``UUID`` field its ``TIToken`` validates ``sub`` into; ``None`` when any of them
+    would fail."""
+    import jwt
+    from fastapi.security.utils import get_authorization_scheme_param
+
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
         return None
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+        claims = jwt.decode(credentials, options={"verify_signature": False})
+        return _UUID.validate_python(claims.get("sub"))
+    except (jwt.PyJWTError, pydantic.ValidationError, AttributeError):
         return None
-    subject = claims.get("sub") if isinstance(claims, dict) else None
-    try:
-        return uuid.UUID(subject) if isinstance(subject, str) else None
-    except ValueError:
+
+
+def _execution_path(scope: Scope) -> str | None:
+    """The path the Execution API's own router matches, when the API server routes the request to it.
+
+    Airflow mounts the Execution API at ``/execution`` of an app whose ``root_path`` is ``[api] base_url``'s
+    path; Starlette routes by :func:`starlette._utils.get_route_path`, which strips ``root_path`` only from
+    a path that starts with it. Both steps are repeated here with Starlette's own function, so a base path, a
+    proxy that strips it, or a path that only looks like ``/execution`` are read as the router reads them.
+    """
+    route_path = get_route_path(scope)
+    if not route_path.startswith(f"{_PREFIX}/"):
         return None
+    child = {"path": scope["path"], "root_path": scope.get("root_path", "") + _PREFIX}
+    return get_route_path(child)
+
+
+def _header_values(scope: Scope) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return values
 
 
 class _DbAssets:
@@ -278,21 +310,29 @@ class ExecutionApiGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(f"{_PREFIX}/") or not settings().enabled(_POINT):
+        path = _execution_path(scope) if scope["type"] == "http" else None
+        if path is None or not settings().enabled(_POINT):
             await self.app(scope, receive, send)
             return
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        subject = _subject(headers.get("authorization", ""))
-        if subject is None:  # no task identity: Airflow's own authentication refuses the request
-            await self.app(scope, receive, send)
+        headers = _header_values(scope)
+        repeated = [name for name in SINGLE_HEADERS if len(headers.get(name, ())) > 1]
+        if repeated:
+            await _refuse(send, f"airflow-policies refuses an Execution API request that repeats {', '.join(repeated)}")
             return
-        match = match_route(scope["method"], path[len(_PREFIX) :], headers.get("airflow-api-version"))
+        version = headers.get("airflow-api-version", [None])[0]
+        match = match_route(scope["method"], path, version)
         if match is None:
             await self._unknown_route(scope, receive, send)
             return
         decision = match.route.decision
-        if decision in ("airflow", "not_a_task"):
+        if decision == "not_a_task" or match.route.family == "health":  # Airflow checks a connection test's token
+            await self.app(scope, receive, send)
+            return
+        subject = _subject(headers.get("authorization", [None])[0])
+        if subject is None:
+            await _refuse(send, "airflow-policies refuses an Execution API request that names no task instance")
+            return
+        if decision == "airflow":
             await self.app(scope, receive, send)
             return
         own = match.path_params.get("task_instance_id")
@@ -323,13 +363,24 @@ class ExecutionApiGuard:
         if match.route.decision == "state_update":
             body = await _read_body(receive)
             if body is None:
-                await self._undecidable(scope, receive, send, f"the request body exceeds {MAX_BODY_BYTES} bytes", b"")
+                # The task chose the size: never admitted unchecked, whatever failure_mode says.
+                message = f"airflow-policies refuses a state update of more than {MAX_BODY_BYTES} bytes"
+                await self._fail_instead(scope, receive, send, message, b"")
                 return
             receive = _replaying(body, receive)
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         call = call_of(match, query, body)
         if call is None:
             await self.app(scope, receive, send)
+            return
+        if len(call.targets) > MAX_CALL_TARGETS:
+            message = (
+                f"airflow-policies refuses a call that names {len(call.targets)} things, over the limit of "
+                f"{MAX_CALL_TARGETS} for one call: split it"
+            )
+            await (
+                self._fail_instead(scope, receive, send, message, body) if body is not None else _refuse(send, message)
+            )
             return
         verdict = cached_verdict(subject, call)
         if verdict is None:

@@ -155,23 +155,35 @@ def test_expired_exception_stops_applying(parse: Parse, rollout_opa: str, tmp_pa
 
 
 class _FakeOpa:
-    """An HTTP server in front of the real OPA: forwards, delays, or answers a fixed status and body."""
+    """An HTTP server in front of the real OPA: forwards, delays, or answers a fixed status and body. A decision
+    whose body is at least ``slow_from`` bytes waits ``delay``; a slow OPA (``slow_from`` 0) is slow to answer
+    its health check too."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream, self.delay, self.fixed = upstream, 0.0, None
+        self.slow_from = 0
         self.requests = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if fake.slow_from == 0:
+                    time.sleep(fake.delay)
+                self._answer(200, b"{}")
+
             def do_POST(self) -> None:
                 fake.requests += 1
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(fake.delay)
+                if len(body) >= fake.slow_from:
+                    time.sleep(fake.delay)
                 if fake.fixed is not None:
                     status, payload = fake.fixed
                 else:
                     answer = requests.post(fake.upstream + self.path, data=body, timeout=30)
                     status, payload = answer.status_code, answer.content
+                self._answer(status, payload)
+
+            def _answer(self, status: int, payload: bytes) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -226,6 +238,28 @@ def test_slow_opa_costs_one_timeout_then_the_breaker_fails_fast(parse: Parse, fa
     assert all("did not answer within 0.3s (read timeout)" in error for error in bag.import_errors.values())
     assert fake_opa.requests == 1
     assert {r["outcome"] for r in _log(tmp_path / "decisions.jsonl").values()} == {"failed_closed"}
+
+
+def test_one_slow_document_is_refused_alone_even_failing_open(parse: Parse, fake_opa: _FakeOpa, tmp_path: Path):
+    """An author inflates one DAG until OPA times out on it: with failure_mode open that DAG is still refused
+    (never admitted unchecked), and the breaker stays closed, so the other DAGs are decided as usual."""
+    fake_opa.delay, fake_opa.slow_from = 3.0, 20_000
+    big = 'with DAG("team_a__big", schedule=None, start_date=START):\n' + "".join(
+        f'    EmptyOperator(task_id="t{n}", doc="{"x" * 200}")\n' for n in range(100)
+    )
+    files = {"big.py": big, **{f"dag_{n}.py": COMPLIANT.format(dag_id=f"team_a__dag_{n}") for n in range(3)}}
+    env = _env(
+        tmp_path,
+        AIRFLOW__AIRFLOW_POLICIES__READ_TIMEOUT_SECONDS="0.3",
+        AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE='{"cli": "open"}',
+    )
+    bag = parse(files, url=fake_opa.url, env=env)
+    assert set(bag.dags) == {"team_a__dag_0", "team_a__dag_1", "team_a__dag_2"}
+    assert "could not decide on it (fail closed)" in bag.import_errors["big.py"]
+    assert "so this document" in bag.import_errors["big.py"] and "is what is slow" in bag.import_errors["big.py"]
+    outcomes = {dag_id: r["outcome"] for dag_id, r in _log(tmp_path / "decisions.jsonl").items()}
+    assert outcomes == {"team_a__big": "failed_closed", **{f"team_a__dag_{n}": "mutated" for n in range(3)}}
+    assert fake_opa.requests == 4
 
 
 def test_fail_open_admits_and_tells_the_authors(parse: Parse, tmp_path: Path):

@@ -30,6 +30,12 @@ class FakeOpa:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.requests.append((self.path, {}))
+                time.sleep(fake.delay)
+                self.send_response(fake.status)
+                self.end_headers()
+
             def do_POST(self) -> None:
                 payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append((self.path, payload))
@@ -103,6 +109,21 @@ class TestOpaEvaluator:
             _evaluator(fake_opa.url, timeout=0.4).evaluate(document)
         # Far below the 5 s the fake takes to answer, with room for a loaded machine.
         assert time.monotonic() - started < 3.0
+
+    def test_answers_asks_the_health_endpoint_within_the_connect_timeout(self, fake_opa):
+        """What tells a slow document from a slow OPA: OPA's health endpoint, answered in time with a 200."""
+        evaluator = _evaluator(fake_opa.url)
+        assert evaluator.answers() and fake_opa.requests == [("/health", {})]
+        fake_opa.answer(500, {})
+        assert not evaluator.answers()
+        fake_opa.answer(200, {}, delay=2.0)
+        started = time.monotonic()
+        assert not evaluator.answers()
+        assert time.monotonic() - started < 1.5  # the connect timeout (0.5 s), not the fake's 2 s
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        assert not _evaluator(f"http://127.0.0.1:{port}").answers()
 
     def test_unreachable_opa_names_the_url_and_the_fix(self, document):
         """Nothing listening: the error names the URL and how to fix it."""

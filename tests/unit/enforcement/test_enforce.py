@@ -18,7 +18,12 @@ from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.enforcement.enforce import enforce, parse_messages, rejection_message, warning_message
-from airflow_policies.exceptions import MalformedDecisionError, OpaUnavailableError, OpaUnreachableError
+from airflow_policies.exceptions import (
+    MalformedDecisionError,
+    OpaTimeoutError,
+    OpaUnavailableError,
+    OpaUnreachableError,
+)
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 FOREIGN = {
@@ -221,6 +226,24 @@ def test_only_an_unreachable_opa_opens_the_breaker(tmp_path):
     assert breaker.is_open
 
 
+@pytest.mark.parametrize("mode", ["closed", "open"])
+def test_a_timeout_while_opa_answers_is_charged_to_the_document_alone(tmp_path, mode):
+    """OPA answers its health check: the slow document fails closed whatever the mode, the breaker stays shut.
+    OPA does not: the breaker opens and the failure mode applies."""
+    breaker = CircuitBreaker(tmp_path / "breaker.json", 30)
+    slow = _failing(OpaTimeoutError("did not answer within 2s (read timeout)"))
+    record = judge(
+        _document(_dag()), slow, failure_mode=mode, decision_log="none", breaker=breaker, answers=lambda: True
+    )
+    assert record.outcome == "failed_closed" and "so this document" in (record.error or "")
+    assert not breaker.is_open
+    record = judge(
+        _document(_dag()), slow, failure_mode=mode, decision_log="none", breaker=breaker, answers=lambda: False
+    )
+    assert record.outcome == f"failed_{mode}" and "so this document" not in (record.error or "")
+    assert breaker.is_open
+
+
 def test_an_oversized_input_document_is_undecidable_and_says_why():
     """A document over max_input_bytes is never sent: the DAG fails closed with its size and the setting."""
     sent = []
@@ -236,10 +259,10 @@ def test_an_oversized_input_document_is_undecidable_and_says_why():
         for n in range(400):
             BashOperator(task_id=f"task_{n}", bash_command="true")
     record = judge(
-        _document(big), lambda document: sent.append(document), failure_mode="closed", decision_log="none",
+        _document(big), lambda document: sent.append(document), failure_mode="open", decision_log="none",
         max_input_bytes=64 * 1024,
     )  # fmt: skip
-    assert record.outcome == "failed_closed" and len(sent) == 1
+    assert record.outcome == "failed_closed" and len(sent) == 1  # its author sized it: never admitted unchecked
     assert "DAG 'team_a__big' is 0.2 MB (400 tasks), over the limit of 0.1 MB" in (record.error or "")
     assert "AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES" in (record.error or "")
 

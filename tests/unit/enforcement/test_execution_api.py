@@ -4,12 +4,14 @@ refused state update fails the task instance, and how verdicts are reused."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import uuid
 from contextlib import contextmanager
 
+import jwt
 import pytest
+from fastapi import FastAPI, Request
+from starlette.testclient import TestClient
 
 from airflow_policies.document.models import BundleInfo
 from airflow_policies.enforcement import execution_api
@@ -31,10 +33,7 @@ OTHER_TI = uuid.UUID("01a21175-87f4-7654-ab05-000000000000")
 
 
 def _token(claims: dict) -> str:
-    def part(data: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"Bearer {part({'alg': 'HS512'})}.{part(claims)}.signature"
+    return f"Bearer {jwt.encode(claims, 'not-the-deployment-secret-' + '0' * 40, algorithm='HS512')}"
 
 
 TOKEN = _token({"sub": str(TI_ID)})
@@ -59,7 +58,7 @@ class Reached:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _call(path, authorization=TOKEN, method="GET", query=b"", body=b"", split=False):
+def _call(path, authorization=TOKEN, method="GET", query=b"", body=b"", split=False, extra_headers=(), root_path=""):
     app = Reached()
     sent: list[dict] = []
 
@@ -74,7 +73,11 @@ def _call(path, authorization=TOKEN, method="GET", query=b"", body=b"", split=Fa
 
     headers = [(b"authorization", authorization.encode())] if authorization else []
     headers.append((b"content-length", str(len(body)).encode()))
-    scope = {"type": "http", "path": path, "headers": headers, "method": method, "query_string": query}
+    headers.extend(extra_headers)
+    scope = {
+        "type": "http", "path": path, "root_path": root_path, "headers": headers, "method": method,
+        "query_string": query,
+    }  # fmt: skip
     asyncio.run(ExecutionApiGuard(app)(scope, receive, send))
     return sent, app.requests
 
@@ -141,14 +144,106 @@ def test_an_allowed_call_reaches_airflow(judged):
         ("/execution/connection-tests/0190/connection", TOKEN, "GET"),  # a connection test's token
         (f"/execution/task-instances/{TI_ID}/heartbeat", TOKEN, "PUT"),  # its own task instance
         ("/api/v2/connections/team_b_warehouse", TOKEN, "GET"),  # the UI/REST API, the auth manager's
-        ("/execution/connections/team_b_warehouse", None, "GET"),  # no identity: Airflow's auth refuses it
-        ("/execution/connections/team_b_warehouse", "Bearer not-a-jwt", "GET"),
-        ("/execution/nowhere", None, "GET"),
+        ("/health", None, "GET"),
+        ("//execution/connections/team_b_warehouse", TOKEN, "GET"),  # Starlette routes it to no mount
     ],
 )
 def test_what_the_guard_leaves_to_airflow(judged, path, authorization, method):
     sent, reached = _call(path, authorization, method)
     assert reached and sent[0]["status"] == 204 and judged == []
+
+
+@pytest.mark.parametrize(
+    ("path", "authorization"),
+    [
+        ("/execution/connections/team_b_warehouse", None),
+        ("/execution/connections/team_b_warehouse", "Bearer not-a-jwt"),
+        ("/execution/connections/team_b_warehouse", "Basic " + TOKEN.split()[1]),
+        ("/execution/connections/team_b_warehouse", _token({"sub": "not-a-uuid"})),
+        ("/execution/connections/team_b_warehouse", _token({"sub": 7})),
+        ("/execution/connections/team_b_warehouse", _token({"scope": "execution"})),
+        ("/execution/variables/keys", None),  # even a route Airflow checks itself needs a task
+    ],
+)
+def test_a_request_the_guard_cannot_attribute_to_a_task_is_refused(judged, path, authorization):
+    """Refused, not passed on: Airflow may read a credential the guard cannot, so its own refusal is not relied on."""
+    sent, reached = _call(path, authorization)
+    assert not reached and "names no task instance" in _refusal(sent) and judged == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "bearer  " + TOKEN.split()[1],  # scheme in any case, credentials stripped, as FastAPI's HTTPBearer reads them
+        TOKEN + "  ",
+        _token({"sub": str(TI_ID).upper()}),  # every spelling pydantic reads as this UUID
+        _token({"sub": str(TI_ID).replace("-", "")}),
+        _token({"sub": "urn:uuid:" + str(TI_ID)}),
+        _token({"sub": "{" + str(TI_ID) + "}"}),
+    ],
+)
+def test_the_credential_is_read_as_airflow_reads_it(judged, authorization):
+    sent, reached = _call("/execution/connections/team_b_warehouse", authorization)
+    assert not reached and _refusal(sent).startswith("task 't' may not read")
+    assert [ti for ti, _ in judged] == [TI_ID]
+
+
+@pytest.mark.parametrize("header", ["authorization", "airflow-api-version", "content-type", "content-encoding"])
+@pytest.mark.parametrize("junk_first", [True, False])
+def test_a_request_repeating_a_header_either_reader_uses_is_refused(judged, header, junk_first):
+    """A junk copy before or after the real one: Starlette hands Airflow the first, so no copy is ever chosen."""
+    value = {"authorization": TOKEN, "airflow-api-version": "2025-04-28"}.get(header, "application/json")
+    copies = [(header.encode(), b"junk"), (header.encode(), value.encode())]
+    sent, reached = _call("/execution/connections/team_a_postgres", extra_headers=copies[:: -1 if junk_first else 1])
+    assert not reached and _refusal(sent) == f"airflow-policies refuses an Execution API request that repeats {header}"
+    assert judged == []
+
+
+@pytest.mark.parametrize(
+    ("root_path", "path"),
+    [
+        ("/airflow", "/airflow/execution/connections/team_b_warehouse"),  # [api] base_url http://host/airflow
+        ("/a/b", "/a/b/execution/connections/team_b_warehouse"),
+        ("", "/execution/connections/team_b_warehouse"),
+    ],
+)
+def test_the_execution_api_is_guarded_however_the_api_server_is_mounted(judged, root_path, path):
+    sent, reached = _call(path, root_path=root_path)
+    assert not reached and _refusal(sent).startswith("task 't' may not read connection 'team_b_warehouse'")
+
+
+def test_the_guard_reads_each_path_as_starlette_routes_it():
+    """Against a real FastAPI app mounted as Airflow mounts the Execution API: for every path and base path, the
+    guard finds the Execution API path exactly when the mounted app is reached, and the same path it routes."""
+    paths = [
+        "/execution/connections/c", "/airflow/execution/connections/c", "/airflow/execution", "/airflow/execution/",
+        "/airflowexecution/connections/c", "/airflow/airflow/execution/x", "/execution//connections/c",
+        "//execution/connections/c", "/execution/%2e%2e/connections/c", "/x/../execution/connections/c",
+        "/execution/task-instances/1/run", "/EXECUTION/connections/c", "/airflow/x/execution/connections/c",
+    ]  # fmt: skip
+    seen: list[str | None] = []
+    routed: list[str] = []
+    for root_path in ("", "/airflow", "/airflow/x"):
+        execution = FastAPI()
+
+        @execution.api_route("/{rest:path}", methods=["GET"])
+        def inner(rest: str) -> dict[str, str]:
+            routed.append("/" + rest)
+            return {}
+
+        app = FastAPI(root_path=root_path)
+        app.mount("/execution", execution)
+
+        @app.middleware("http")
+        async def guard_view(request: Request, call_next):
+            seen.append(execution_api._execution_path(request.scope))
+            return await call_next(request)
+
+        client = TestClient(app, root_path="", follow_redirects=False)
+        for path in paths:
+            seen.clear(), routed.clear()
+            client.get(path)
+            assert seen == [routed[0] if routed else None], (root_path, path, seen, routed)
 
 
 @pytest.mark.parametrize(
@@ -258,11 +353,28 @@ def test_a_state_update_that_names_nothing_is_not_decided(judged):
     assert [seen for _, seen, _ in reached] == [body] and judged == []
 
 
-def test_an_oversized_state_update_is_undecidable(judged, monkeypatch):
+@pytest.mark.parametrize("mode", ["closed", "open"])
+def test_an_oversized_state_update_fails_the_task_even_failing_open(judged, monkeypatch, mode):
+    """The task sizes its own body: failure_mode open never admits one unchecked."""
     monkeypatch.setattr(execution_api, "MAX_BODY_BYTES", 10)
-    sent, reached = _call(STATE_PATH, method="PATCH", body=_state(state="success"))
-    assert "the request body exceeds 10 bytes" in _refusal(sent)
-    assert json.loads(reached[0][1])["state"] == "failed"
+    with _configured(monkeypatch, "AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE", f'{{"execution_api": "{mode}"}}'):
+        sent, reached = _call(STATE_PATH, method="PATCH", body=_state(state="success"))
+    assert _refusal(sent) == "airflow-policies refuses a state update of more than 10 bytes"
+    assert [json.loads(body)["state"] for _, body, _ in reached] == ["failed"]
+
+
+@pytest.mark.parametrize("mode", ["closed", "open"])
+def test_a_call_naming_too_many_things_is_refused_undecided(judged, monkeypatch, mode):
+    monkeypatch.setattr(execution_api, "MAX_CALL_TARGETS", 3)
+    outlets = [{"name": f"a{n}", "uri": f"s3://team-a/{n}", "type": "Asset"} for n in range(4)]
+    with _configured(monkeypatch, "AIRFLOW__AIRFLOW_POLICIES__FAILURE_MODE", f'{{"execution_api": "{mode}"}}'):
+        sent, reached = _call(STATE_PATH, method="PATCH", body=_state(state="success", task_outlets=outlets))
+        query = b"&".join(b"dag_id=team_a__%d" % n for n in range(4))
+        read_sent, read_reached = _call("/execution/dag-runs/count", query=query)
+    assert "names 4 things, over the limit of 3" in _refusal(sent)
+    assert [json.loads(body)["state"] for _, body, _ in reached] == ["failed"]
+    assert "names 4 things" in _refusal(read_sent) and not read_reached
+    assert judged == []
 
 
 # judge_call itself, on a fake metadata DB: identity, document and decision are each computed once.
