@@ -34,12 +34,24 @@ SCHEMA_VERSION: Literal[1] = 1
 #: Where a decision is made. Parse time (DAG code has run in the same process): ``dag_processor``,
 #: ``worker``, ``cli``, ``check``. No DAG code runs at the others: ``dag_processor_manager`` (a parse result,
 #: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a call a running
-#: task makes to the API server) and ``audit`` (DAGs already in the metadata DB).
+#: task makes to the API server), ``triggerer`` (a call a trigger makes through its triggerer's in-process
+#: Execution API), ``dag_processor_channel`` (a call DAG-file code or a DAG callback makes through the DAG
+#: processor's) and ``audit`` (DAGs already in the metadata DB).
 EnforcementPoint = Literal[
-    "dag_processor", "worker", "cli", "check", "dag_processor_manager", "scheduler", "execution_api", "audit"
+    "dag_processor",
+    "worker",
+    "cli",
+    "check",
+    "dag_processor_manager",
+    "scheduler",
+    "execution_api",
+    "triggerer",
+    "dag_processor_channel",
+    "audit",
 ]
-#: Where a reference was found. ``runtime`` and ``runtime_write`` come only from ``execution_api``: a read (or
-#: a deferring task's trigger kwargs), and a write or delete, that a running task asked the API server for.
+#: Where a reference was found. ``runtime`` and ``runtime_write`` come only from the run-time points
+#: (``execution_api``, ``triggerer``, ``dag_processor_channel``): a read (or a deferring task's trigger kwargs),
+#: and a write or delete, that running code asked for.
 ReferenceSource = Literal["attribute", "template", "mapped_expand", "callback", "watcher", "runtime", "runtime_write"]
 
 
@@ -68,11 +80,12 @@ class VariableReference(_Model):
 
 
 class DagReference(_Model):
-    """A task pointing at another DAG: a trigger target or an external sensor, or at run time (``execution_api``)
-    a DAG run it triggers, clears, or whose state it reads."""
+    """A task pointing at another DAG: a trigger target or an external sensor, or at run time a DAG run it
+    triggers, clears, or whose state it reads; through an in-process channel also the DAG whose XComs it reads or
+    writes, or whose task instance it acts on (Airflow's own checks of both are switched off there)."""
 
     dag_id: str | None
-    kind: Literal["trigger", "external_sensor", "clear", "state"]
+    kind: Literal["trigger", "external_sensor", "clear", "state", "xcom", "task_instance"]
     verifiable: bool
     raw: str
     location: str

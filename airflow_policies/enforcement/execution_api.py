@@ -51,12 +51,17 @@ from airflow_policies.enforcement.runtime_calls import Call, call_of, with_call
 __all__ = [
     "DOCUMENTS",
     "IDENTITIES",
+    "MAX_CALL_TARGETS",
+    "SINGLE_HEADERS",
     "VERDICTS",
     "CallVerdict",
+    "DbAssets",
     "ExecutionApiGuard",
     "TaskIdentity",
     "cached_verdict",
+    "header_values",
     "judge_call",
+    "refuse",
 ]
 
 log = logging.getLogger(__name__)
@@ -144,14 +149,15 @@ def _execution_path(scope: Scope) -> str | None:
     return get_route_path(child)
 
 
-def _header_values(scope: Scope) -> dict[str, list[str]]:
+def header_values(scope: Scope) -> dict[str, list[str]]:
+    """Every value of each request header, in order, by lower-case name."""
     values: dict[str, list[str]] = {}
     for name, value in scope["headers"]:
         values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
     return values
 
 
-class _DbAssets:
+class DbAssets:
     """:class:`~airflow_policies.enforcement.runtime_calls.AssetCatalog` over a metadata DB session."""
 
     def __init__(self, session: Any) -> None:  # noqa: ANN401 - a SQLAlchemy session
@@ -234,7 +240,7 @@ def judge_call(task_instance_id: uuid.UUID, call: Call) -> CallVerdict:
                 False,
                 f"airflow-policies: task '{identity.task_id}' is not in its DAG version {identity.dag_version_id}",
             )
-        document = with_call(document, identity.task_id, call, _DbAssets(session))
+        document = with_call(document, identity.task_id, call, DbAssets(session))
     record = decide(document)
     verdict = CallVerdict(
         record.admitted, f"task '{identity.task_id}' may not {call.describe()}: {rejection_message(record)}"
@@ -275,7 +281,8 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(send: Send, message: str) -> None:
+async def refuse(send: Send, message: str) -> None:
+    """Answer 403 with the refusal's message, as Airflow words its own errors."""
     body = json.dumps({"detail": {"reason": "airflow_policies", "message": message}}).encode()
     await send(
         {
@@ -314,10 +321,10 @@ class ExecutionApiGuard:
         if path is None or not settings().enabled(_POINT):
             await self.app(scope, receive, send)
             return
-        headers = _header_values(scope)
+        headers = header_values(scope)
         repeated = [name for name in SINGLE_HEADERS if len(headers.get(name, ())) > 1]
         if repeated:
-            await _refuse(send, f"airflow-policies refuses an Execution API request that repeats {', '.join(repeated)}")
+            await refuse(send, f"airflow-policies refuses an Execution API request that repeats {', '.join(repeated)}")
             return
         version = headers.get("airflow-api-version", [None])[0]
         match = match_route(scope["method"], path, version)
@@ -330,14 +337,14 @@ class ExecutionApiGuard:
             return
         subject = _subject(headers.get("authorization", [None])[0])
         if subject is None:
-            await _refuse(send, "airflow-policies refuses an Execution API request that names no task instance")
+            await refuse(send, "airflow-policies refuses an Execution API request that names no task instance")
             return
         if decision == "airflow":
             await self.app(scope, receive, send)
             return
         own = match.path_params.get("task_instance_id")
         if own is not None and own != str(subject):
-            await _refuse(send, f"airflow-policies: task instance {subject} may only act on itself, not on {own}")
+            await refuse(send, f"airflow-policies: task instance {subject} may only act on itself, not on {own}")
             return
         if decision == "own_task_instance":
             await self.app(scope, receive, send)
@@ -352,7 +359,7 @@ class ExecutionApiGuard:
         if mode == "open":
             await self.app(scope, receive, send)
             return
-        await _refuse(
+        await refuse(
             send,
             f"airflow-policies does not know the Execution API route {scope['method']} {scope['path']} (fail closed): "
             "upgrade airflow-policies to a release that lists it, or set failure_mode execution_api: open",
@@ -379,7 +386,7 @@ class ExecutionApiGuard:
                 f"{MAX_CALL_TARGETS} for one call: split it"
             )
             await (
-                self._fail_instead(scope, receive, send, message, body) if body is not None else _refuse(send, message)
+                self._fail_instead(scope, receive, send, message, body) if body is not None else refuse(send, message)
             )
             return
         verdict = cached_verdict(subject, call)
@@ -396,7 +403,7 @@ class ExecutionApiGuard:
         elif body is not None:  # a refused state update
             await self._fail_instead(scope, receive, send, verdict.message, body)
         else:
-            await _refuse(send, verdict.message)
+            await refuse(send, verdict.message)
 
     async def _undecidable(
         self, scope: Scope, receive: Receive, send: Send, why: str, body: bytes | None = None
@@ -410,7 +417,7 @@ class ExecutionApiGuard:
         if body is not None:
             await self._fail_instead(scope, receive, send, message, body)
         else:
-            await _refuse(send, message)
+            await refuse(send, message)
 
     async def _fail_instead(self, scope: Scope, receive: Receive, send: Send, message: str, body: bytes) -> None:
         """Have Airflow fail the task instance (its own route, so its own bookkeeping), then answer 403.
@@ -437,4 +444,4 @@ class ExecutionApiGuard:
             log.error(
                 "airflow-policies refused a state update; failing the task instance got %s: %s", statuses, message
             )
-        await _refuse(send, message)
+        await refuse(send, message)

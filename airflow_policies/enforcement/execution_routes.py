@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 __all__ = [
     "NAME_DECISIONS",
     "ROUTES",
+    "ChannelDecision",
     "Decision",
     "NameDecision",
     "Route",
     "RouteMatch",
     "TargetParam",
+    "channel_decision",
     "match_route",
     "render_inventory",
 ]
@@ -428,6 +430,34 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: How a route is decided when Airflow serves the Execution API in process to team code (a triggerer's triggers,
+#: the DAG processor's parse children and DAG callbacks). That app switches Airflow's token, connection,
+#: Variable and XCom checks off and no token names a task, so what the API server leaves to Airflow or keys by
+#: the token's task instance is decided here instead:
+#:
+#: - a route that names something: as the API server's guard decides it, for the channel's team;
+#: - ``dag_xcom``: an XCom route names a DAG, as a reference of kind ``xcom``;
+#: - ``task_instance``: a route keyed by a task instance names that task instance's DAG (read from the metadata
+#:   DB), as a reference of kind ``task_instance``;
+#: - ``airflow``: a route that names nothing (health, the API changelog);
+#: - ``refuse``: a connection test's route, and the Variable key listing, which Airflow cannot scope to a team
+#:   there (it lists every team's keys).
+ChannelDecision = Literal[NameDecision, "dag_xcom", "task_instance", "airflow", "refuse"]
+
+
+def channel_decision(route: Route) -> ChannelDecision:
+    """How the guard of an in-process channel decides ``route``."""
+    if route.decision in NAME_DECISIONS:
+        return cast("NameDecision", route.decision)
+    if route.path.startswith("/xcoms/"):
+        return "dag_xcom"
+    if "{task_instance_id}" in route.path:
+        return "task_instance"
+    if route.names == "nothing":
+        return "airflow"
+    return "refuse"
+
+
 def match_route(method: str, path: str, api_version: str | None = None) -> RouteMatch | None:
     """The route Airflow serves ``method path`` (relative to ``/execution``) with, or ``None``."""
     for route in ROUTES:
@@ -457,6 +487,19 @@ _DECISIONS: dict[Decision, str] = {
 }
 
 
+_CHANNEL_DECISIONS: dict[ChannelDecision, str] = {
+    "dag_xcom": "the DAG, as an XCom reference: `cross_dag.foreign_target`",
+    "task_instance": "the task instance's DAG, as a task-instance reference: `cross_dag.foreign_target`",
+    "airflow": "served (names nothing)",
+    "refuse": "refused",
+}
+
+
+def _in_process(route: Route) -> str:
+    decision = channel_decision(route)
+    return "as on the API server" if decision in NAME_DECISIONS else _CHANNEL_DECISIONS[decision]
+
+
 def _versions(route: Route) -> str:
     if route.since and route.removed_in:
         return f"{route.since} to before {route.removed_in}"
@@ -468,12 +511,13 @@ def _versions(route: Route) -> str:
 def render_inventory() -> str:
     """The route inventory as a Markdown table (``docs/enforcement-points.md``)."""
     lines = [
-        "| route | family | names | Airflow 3.3.2 checks (multi-team) | airflow-policies decides | API versions |",
-        "|---|---|---|---|---|---|",
+        "| route | family | names | Airflow 3.3.2 checks (multi-team) | airflow-policies decides "
+        "| in process (triggerer, DAG processor) | API versions |",
+        "|---|---|---|---|---|---|---|",
     ]
     for route in ROUTES:
         lines.append(
             f"| `{route.method} /execution{route.path}` | {route.family} | {route.names} | {route.airflow_checks} "
-            f"| {_DECISIONS[route.decision]} | {_versions(route)} |"
+            f"| {_DECISIONS[route.decision]} | {_in_process(route)} | {_versions(route)} |"
         )
     return "\n".join(lines) + "\n"

@@ -31,8 +31,9 @@ from airflow_policies.enforcement.execution_routes import NAME_DECISIONS, NameDe
 
 __all__ = ["AssetCatalog", "Call", "CallKind", "Target", "call_of", "with_call"]
 
-#: What a call does; the route's decision, except that a state update produces assets or defers.
-CallKind = Literal[NameDecision, "asset_produce", "trigger_defer"]
+#: What a call does; the route's decision, except that a state update produces assets or defers, and that an
+#: in-process channel also decides XCom use and acts on task instances (by their DAG).
+CallKind = Literal[NameDecision, "asset_produce", "trigger_defer", "dag_xcom", "task_instance"]
 
 #: One thing a call names: ``(kind, value, ...)``, e.g. ``("dag_id", "team_b__ledger")``,
 #: ``("asset", name, uri)``, ``("trigger_conn", classpath, kwarg, conn_id)``.
@@ -73,6 +74,8 @@ _VERBS: dict[CallKind, str] = {
     "asset_state": "use the state store of",
     "asset_produce": "report asset events for",
     "trigger_defer": "defer to",
+    "dag_xcom": "use the XComs of",
+    "task_instance": "act on a task instance of",
 }
 
 
@@ -224,6 +227,15 @@ def _assets(target: Target, catalog: AssetCatalog, *, state_store: bool = False)
     return [_asset("alias", value)]
 
 
+_DAG_REFERENCE_KINDS: dict[str, str] = {
+    "dag_trigger": "trigger",
+    "dag_clear": "clear",
+    "dag_state": "state",
+    "dag_xcom": "xcom",
+    "task_instance": "task_instance",
+}
+
+
 def _added(task: TaskInfo, call: Call, catalog: AssetCatalog) -> TaskInfo:
     kind, location = call.kind, call.location
     if kind == "connection_read":
@@ -239,8 +251,8 @@ def _added(task: TaskInfo, call: Call, catalog: AssetCatalog) -> TaskInfo:
             for t in call.targets
         ]
         return task.model_copy(update={"variables": [*task.variables, *variables]})
-    if kind in ("dag_trigger", "dag_clear", "dag_state"):
-        ref_kind = {"dag_trigger": "trigger", "dag_clear": "clear", "dag_state": "state"}[kind]
+    if kind in _DAG_REFERENCE_KINDS:
+        ref_kind = _DAG_REFERENCE_KINDS[kind]
         refs = [
             DagReference.model_validate(
                 {"dag_id": t[1], "kind": ref_kind, "verifiable": True, "raw": t[1], "location": location}

@@ -29,6 +29,16 @@ test_deny_runtime_clear_and_state_read_of_other_teams_dag if {
 	}
 }
 
+test_deny_channel_xcom_and_task_instance_use_of_other_teams_dag if {
+	refs := [_ref("team_b__private", "xcom"), _ref("team_b__private", "task_instance"), _ref("team_a__etl", "xcom")]
+	inp := fixtures.dag({}, [fixtures.task({"dag_refs": refs})])
+	violations := rule.violation with input as inp with data.airflow_policies.registry as fixtures.registry
+	{v.message | some v in violations} == {
+		sprintf("task 't1' uses the XComs of DAG 'team_b__private', %s", [_outside]),
+		sprintf("task 't1' acts on a task instance of DAG 'team_b__private', %s", [_outside]),
+	}
+}
+
 # A kind this rule does not know yet still denies: the message falls back to a neutral verb.
 test_deny_reference_of_unknown_kind if {
 	inp := fixtures.dag({}, [fixtures.task({"dag_refs": [_ref("team_b__private", "future_kind")]})])
