@@ -60,6 +60,8 @@ class AirflowSandbox:
         extra_env: more environment (e.g. ``AIRFLOW__...`` overrides).
         database_url: the metadata DB; a SQLite file in ``home`` by default.
         users: SimpleAuthManager users by name (default: Airflow's own ``admin`` with a generated password).
+        base_path: the API server's path under ``[api] base_url`` (e.g. ``/airflow``, as behind a reverse proxy);
+            tasks then call the Execution API at ``<base_path>/execution/``.
     """
 
     home: Path
@@ -71,6 +73,7 @@ class AirflowSandbox:
     api_port: int = field(default_factory=free_loopback_port)
     log_server_port: int = field(default_factory=free_loopback_port)
     users: dict[str, UserSpec] = field(default_factory=dict)
+    base_path: str = ""
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -99,7 +102,7 @@ class AirflowSandbox:
             for b in self.bundles
         ]
         executors = ";".join(["LocalExecutor", *(f"{t}=LocalExecutor" for t in self.teams)])
-        execution_api = f"http://127.0.0.1:{self.api_port}/execution/"
+        execution_api = f"{self.url}/execution/"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))}
         env.update(
             {
@@ -111,6 +114,7 @@ class AirflowSandbox:
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url or f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
                 "AIRFLOW__API__PORT": str(self.api_port),
+                **({"AIRFLOW__API__BASE_URL": self.url} if self.base_path else {}),
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_server_port),
                 "AIRFLOW__API_AUTH__JWT_SECRET": "airflow-policies-sandbox-" + "0" * 40,
                 # Fixed, so a copy of the DB is readable by another sandbox (throw-away secrets only).
@@ -141,7 +145,7 @@ class AirflowSandbox:
     @property
     def url(self) -> str:
         """The API server's base URL (UI, REST API, plugins) while :meth:`serve` runs."""
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"http://127.0.0.1:{self.api_port}{self.base_path}"
 
     def token(self, username: str) -> str:
         """A JWT for one of :attr:`users`, from the running API server's own login endpoint."""
@@ -183,10 +187,15 @@ class AirflowSandbox:
 
     @contextmanager
     def serve(
-        self, env: dict[str, str] | None = None, timeout: float = 120, triggerer_teams: tuple[str, ...] = ()
+        self,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        triggerer_teams: tuple[str, ...] = (),
+        dag_processor: bool = False,
     ) -> Iterator[None]:
-        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends, and
-        a triggerer for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers).
+        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends, a
+        triggerer for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers), and
+        with ``dag_processor`` a DAG processor (it parses the bundles again and runs DAG callbacks).
 
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
@@ -195,6 +204,7 @@ class AirflowSandbox:
             "api-server": [airflow_cli, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port)],
             "scheduler": [airflow_cli, "scheduler"],
             **{f"triggerer-{team}": [airflow_cli, "triggerer", "--team-name", team] for team in triggerer_teams},
+            **({"dag-processor": [airflow_cli, "dag-processor"]} if dag_processor else {}),
         }
         # Each triggerer serves its triggers' logs on a port of its own.
         ports = {name: {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_loopback_port())} for name in commands}

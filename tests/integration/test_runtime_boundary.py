@@ -15,6 +15,7 @@ as they were; without it each attack succeeds, except XComs, which Airflow scope
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import textwrap
@@ -38,9 +39,15 @@ ATTACKS = {
     "team_a__defer_foreign": {"attack", "control"},
     "team_a__variable_write": {"attack_overwrite", "attack_delete_global", "control"},
     "team_a__xcom_cross": {"make", "attack", "control"},
+    "team_a__channel_probe": {"trigger_attack", "trigger_control", "fail"},
 }
 #: What team B's rows are before any attack: no run of its DAGs, no event or state on its asset, its Variable.
-VARIABLES = {"team_b_api_base": ("https://team-b.example", "team_b"), "environment_name": ("prod", None)}
+VARIABLES = {
+    "team_b_api_base": ("https://team-b.example", "team_b"),
+    "environment_name": ("prod", None),
+    # Teamless in Airflow, so Airflow hands it to any team; the registry does not give it to team A.
+    "team_b_channel_secret": ("team b's channel secret", None),
+}
 
 
 def _sandbox(home: Path, opa_url: str) -> AirflowSandbox:
@@ -51,6 +58,9 @@ def _sandbox(home: Path, opa_url: str) -> AirflowSandbox:
             BundleSpec("team_b_dags", RUNTIME / "team_b", "team_b"),
         ],
         opa_url=opa_url,
+        # Behind a reverse proxy, as usually deployed: [api] base_url puts every route under /airflow, and tasks
+        # call the Execution API at /airflow/execution/.
+        base_path="/airflow",
     )
     # The probe trigger must be importable by the worker and the triggerer: Airflow puts plugins on sys.path.
     shutil.copytree(RUNTIME / "plugins", home / "plugins", dirs_exist_ok=True)
@@ -109,13 +119,74 @@ with create_session() as session:
 """
 
 
+_TASK_TOKEN = """
+from airflow.api_fastapi.auth.tokens import JWTGenerator, get_signing_args
+from airflow.configuration import conf
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+with create_session() as session:
+    ti_id = session.scalar(select(TaskInstance.id).where(TaskInstance.dag_id == "team_a__read_assets"))
+generator = JWTGenerator(
+    valid_for=600,
+    audience=conf.get_mandatory_list_value("execution_api", "jwt_audience")[0],
+    issuer=conf.get("api_auth", "jwt_issuer", fallback=None),
+    **get_signing_args(make_secret_key_if_needed=False),
+)
+print(generator.generate(extras={"sub": str(ti_id)}))
+"""
+
+#: Requests a team A task can send itself, with its own valid token (it can always get one), each naming team B's
+#: connection (or, for the control, team A's) the way a hand-written client could: header lists and paths.
+_B = "/airflow/execution/connections/team_b_warehouse"
+DIRECT = {
+    "plain": (_B, ["Bearer {token}"], []),
+    "junk_authorization_last": (_B, ["Bearer {token}", "Bearer x"], []),
+    "junk_authorization_first": (_B, ["Bearer x", "Bearer {token}"], []),
+    "version_twice": (_B, ["Bearer {token}"], ["2025-04-28", "2099-01-01"]),
+    "without_the_base_path": ("/execution/connections/team_b_warehouse", ["Bearer {token}"], []),
+    "lower_case_scheme": (_B, ["bearer  {token} "], []),
+    "control": ("/airflow/execution/connections/team_a_postgres", ["Bearer {token}"], []),
+}  # fmt: skip
+
+
+def _direct_attacks(sandbox: AirflowSandbox) -> dict[str, tuple[int, str]]:
+    """Each request of :data:`DIRECT`, sent as written (repeated headers included): its status and body."""
+    token = sandbox.python(_TASK_TOKEN).strip().splitlines()[-1]
+    answers = {}
+    for name, (path, authorizations, versions) in DIRECT.items():
+        connection = http.client.HTTPConnection("127.0.0.1", sandbox.api_port, timeout=60)
+        connection.putrequest("GET", path)
+        for value in authorizations:
+            connection.putheader("Authorization", value.format(token=token))
+        for value in versions:
+            connection.putheader("Airflow-API-Version", value)
+        connection.endheaders()
+        response = connection.getresponse()
+        answers[name] = (response.status, response.read().decode())
+        connection.close()
+    return answers
+
+
 @dataclass
 class Deployment:
-    """One run of the deployment: its sandbox (logs, decision logs), task instances and team B's rows."""
+    """One run of the deployment: its sandbox (logs, decision logs), task instances, team B's rows, and the
+    answers to the requests a task can send by hand."""
 
     sandbox: AirflowSandbox
     states: dict[tuple[str, str], str | None]
     rows: dict[str, Any]
+    direct: dict[str, tuple[int, str]]
+
+    def channel_probe(self, name: str) -> dict[str, dict[str, str]]:
+        """What a channel served to team A's code: ``dag_file``, ``dag_callback``, or a trigger task's XCom."""
+        if name.startswith("trigger_"):
+            team = "team_b" if name == "trigger_attack" else "team_a"
+            return {team: self.rows["xcoms"][f"team_a__channel_probe.{name}"]}
+        path = self.sandbox.home / "channel-probe" / f"{name}.json"
+        probe: dict[str, dict[str, str]] = json.loads(path.read_text())
+        return probe
 
     def log(self, dag_id: str, task_id: str) -> str:
         logs = sorted((self.sandbox.home / "logs").glob(f"dag_id={dag_id}/*/task_id={task_id}/attempt=*.log"))
@@ -132,11 +203,14 @@ def _deploy(template_db: Path, home: Path, opa_url: str, disabled: list[str]) ->
     for part in template_db.parent.glob("airflow.db*"):
         shutil.copy(part, home / part.name)
     disabled_env = {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": json.dumps(disabled)}
-    with sandbox.serve(env=disabled_env, triggerer_teams=("team_a",)):
+    with sandbox.serve(env=disabled_env, triggerer_teams=("team_a",), dag_processor=True):
         state = sandbox.wait_for(_finished, timeout=420)
+        # The failed run's DAG callback runs in the DAG processor once the scheduler has handed it over.
+        sandbox.wait_for(lambda _: (home / "channel-probe" / "dag_callback.json").exists(), timeout=180)
+        direct = _direct_attacks(sandbox)
     states = {(ti["dag_id"], ti["task_id"]): ti["state"] for ti in state["task_instances"]}
     rows = json.loads(sandbox.python(_VICTIM_ROWS).strip().splitlines()[-1])
-    return Deployment(sandbox, states, rows)
+    return Deployment(sandbox, states, rows, direct)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +220,8 @@ def guarded(template_db: Path, opa_url: str, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def unguarded(template_db: Path, opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    return _deploy(template_db, tmp_path_factory.mktemp("unguarded"), opa_url, ["execution_api"])
+    disabled = ["execution_api", "triggerer", "dag_processor_channel"]
+    return _deploy(template_db, tmp_path_factory.mktemp("unguarded"), opa_url, disabled)
 
 
 #: Each route family: its DAG, its attack tasks with the target each names, and the rule that refuses them.
@@ -255,3 +330,87 @@ def test_without_the_guard_every_attack_reaches_team_b(unguarded):
     assert rows["xcoms"]["team_a__read_assets.attack_asset"] == {"secret": "team-b-only"}
     assert rows["xcoms"]["team_a__defer_foreign.attack"] == "team-b-host"
     assert "team_a__state_queries.attack_runs" in rows["xcoms"]
+
+
+#: Each channel team A's code reaches team B through without the API server, the enforcement point that decides it,
+#: and the rule each of its reads refuses with.
+CHANNELS = {"dag_file": "dag_processor_channel", "dag_callback": "dag_processor_channel", "trigger_attack": "triggerer"}
+CHANNEL_RULES = {
+    "connection": "connections.foreign_connection",
+    "variable": "variables.foreign_variable",
+    "xcom": "cross_dag.foreign_target",
+    "task_instances": "cross_dag.foreign_target",
+    "variable_write": "variables.foreign_variable",
+}
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_with_the_guard_every_channel_refuses_team_b_and_serves_team_a(guarded, channel):
+    """Top-level DAG code, a DAG callback and a trigger: team B's connection, Variable (read and write), XComs and
+    task states are refused (with the rule, where the task SDK passes the 403's message on); team A's own are
+    served."""
+    attack = guarded.channel_probe(channel)["team_b"]
+    assert set(attack) == set(CHANNEL_RULES)
+    for reach, outcome in attack.items():
+        assert outcome.startswith("refused:"), (reach, outcome)
+        if reach not in ("connection", "variable"):  # the SDK reads those 403s as AirflowSecretsBackendAccessDenied
+            assert f"[{CHANNEL_RULES[reach]}]" in outcome, (reach, outcome)
+    control = guarded.channel_probe(channel if channel != "trigger_attack" else "trigger_control")["team_a"]
+    assert (control["connection"], control["xcom"]) == ("served: 'team-a-host'", "served: None")
+    # team_a__variable_write's control sets it from 5 to 6 while the deployment runs.
+    assert control["variable"] in ("served: '5'", "served: '6'")
+    assert control["task_instances"].startswith("served: ")
+    assert guarded.rows["variables"]["team_b_channel_secret"] == ["team b's channel secret", None]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_each_channel_decided_at_its_own_point_in_its_own_process(guarded, channel):
+    point = CHANNELS[channel]
+    process = "triggerer-team_a" if point == "triggerer" else "dag-processor"
+    refused = {
+        v["rule"]
+        for record in guarded.sandbox.decisions(process)
+        if (record["enforcement_point"], record["outcome"], record["team"]) == (point, "rejected", "team_a")
+        for v in record["violations"]
+    }
+    assert set(CHANNEL_RULES.values()) <= refused
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_without_the_channel_guards_team_a_reaches_team_b_through_each_channel(unguarded, channel):
+    """The control: with the triggerer and DAG-processor points off, Airflow serves team B's connection, teamless
+    Variable, XComs and task-instance counts to team A's code, and lets it overwrite the Variable."""
+    attack = unguarded.channel_probe(channel)["team_b"]
+    assert all(outcome.startswith("served:") for outcome in attack.values()), attack
+    assert attack["connection"] == "served: 'team-b-host'"
+    assert unguarded.rows["variables"]["team_b_channel_secret"][0] == "overwritten by team_b's reader"
+
+
+def test_with_the_guard_no_request_a_task_writes_by_hand_reaches_team_b(guarded):
+    """Under a base path, with or without it, a repeated Authorization (junk first or last) or API version, a
+    differently spelled scheme: every request for team B's connection is refused; the control is served."""
+    direct = guarded.direct
+    for name in ("plain", "without_the_base_path", "lower_case_scheme"):
+        status, body = direct[name]
+        assert status == 403 and "[connections.foreign_connection]" in body, (name, body)
+    for name, header in (
+        ("junk_authorization_last", "authorization"),
+        ("junk_authorization_first", "authorization"),
+        ("version_twice", "airflow-api-version"),
+    ):
+        assert direct[name] == (403, json.dumps({"detail": {"reason": "airflow_policies", "message": (
+            f"airflow-policies refuses an Execution API request that repeats {header}"
+        )}})), name  # fmt: skip
+    status, body = direct["control"]
+    assert status == 200 and json.loads(body)["host"] == "team-a-host"
+    assert "team-b-host" not in json.dumps(direct)
+
+
+def test_without_the_guard_the_same_requests_read_team_bs_connection(unguarded):
+    """The control: Airflow authenticates the first Authorization and serves team B's (teamless) connection under
+    the base path, without it, and past a junk second header."""
+    direct = unguarded.direct
+    for name in ("plain", "without_the_base_path", "junk_authorization_last", "version_twice", "lower_case_scheme"):
+        status, body = direct[name]
+        assert status == 200 and json.loads(body)["host"] == "team-b-host", (name, body)
+    assert direct["junk_authorization_first"][0] == 403  # Airflow read the junk one: its own refusal
