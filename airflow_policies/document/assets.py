@@ -28,7 +28,7 @@ from airflow.serialization.definitions.assets import (
 )
 
 from airflow_policies.document.models import AssetAccess, AssetReference, ConnectionReference, Watcher
-from airflow_policies.document.references import connection_references
+from airflow_policies.document.references import callable_paths, connection_references
 from airflow_policies.document.safe import safe_getattr, safe_repr, type_name
 
 __all__ = ["asset_references", "schedule_assets", "watcher_connections"]
@@ -56,13 +56,35 @@ def _watcher(watcher: object) -> Watcher:
         kwargs = trigger.get("kwargs")
         attributes: Mapping[str, Any] = kwargs if isinstance(kwargs, dict) else {}
     else:
-        trigger_name = type_name(trigger)
-        attributes = safe_getattr(trigger, "__dict__", None) or {}
+        serialized = _serialized(trigger)
+        if serialized is not None:  # what Airflow stores and the triggerer imports: the trigger's own serialize()
+            trigger_name, attributes = serialized
+        else:
+            trigger_name = type_name(trigger)
+            attributes = safe_getattr(trigger, "__dict__", None) or {}
     return Watcher(
         name=name,
         trigger=trigger_name,
         connections=connection_references(attributes, "watcher", f"watcher:{name}:"),
+        callables=[_callable_name(value) for _, value in callable_paths(attributes)],
     )
+
+
+def _serialized(trigger: object) -> tuple[str, Mapping[str, Any]] | None:
+    """``trigger.serialize()``, as Airflow serializes a watcher, or ``None`` when it does not give a classpath and
+    kwargs. Only called at parse time, where the DAG file's own code has run already."""
+    try:
+        classpath, kwargs = trigger.serialize()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    if not isinstance(classpath, str) or not isinstance(kwargs, dict):
+        return None
+    return str.__str__(classpath), kwargs
+
+
+def _callable_name(value: object) -> str:
+    # A callable given as the object itself is named by its type, so only an allow-listed dotted path passes.
+    return value if isinstance(value, str) else safe_repr(value)
 
 
 def _access(asset: object) -> AssetAccess | None:

@@ -24,6 +24,7 @@ __all__ = [
     "EnforcementPoint",
     "InputDocument",
     "TaskInfo",
+    "TriggerReference",
     "VariableReference",
     "Watcher",
     "document_json",
@@ -92,11 +93,22 @@ class DagReference(_Model):
 
 
 class Watcher(_Model):
-    """An asset watcher and the connections its trigger names."""
+    """An asset watcher, the connections its trigger names and the callables it is told to import."""
 
     name: str
     trigger: str
     connections: list[ConnectionReference] = []
+    callables: list[str] = Field(default=[], description="Dotted paths its trigger's kwargs name to import.")
+
+
+class TriggerReference(_Model):
+    """A trigger a task defers to (run-time points), and the callables its kwargs tell it to import."""
+
+    classpath: str | None = Field(description="The trigger class; null when the deferral does not say.")
+    callables: list[str] = Field(description="Dotted paths its kwargs name to import (``callback_path``, ...).")
+    verifiable: bool = Field(description="False when its kwargs cannot be read (sent encrypted).")
+    source: ReferenceSource
+    location: str
 
 
 class AssetAccess(_Model):
@@ -152,6 +164,7 @@ class TaskInfo(_Model):
     connections: list[ConnectionReference]
     variables: list[VariableReference]
     callbacks: list[Callback]
+    triggers: list[TriggerReference] = Field(default=[], description="Triggers it defers to (run time only).")
 
 
 class DagInfo(_Model):

@@ -67,6 +67,34 @@ def is_connection_attribute(name: object) -> bool:
     return text == "conn_id" or text.endswith("_conn_id")
 
 
+def is_callable_attribute(name: object) -> bool:
+    """Whether a trigger kwarg conventionally names a callable for the trigger to import and run (Airflow's
+    ``CallbackTrigger.callback_path``, and ``callable`` / ``*_callable`` / ``*_callback_path`` likewise)."""
+    if not isinstance(name, str):
+        return False
+    text = str.__str__(name)
+    return text in ("callable", "callback_path") or text.endswith(("_callable", "_callback_path"))
+
+
+_MAX_KWARGS_DEPTH = 12
+
+
+def callable_paths(kwargs: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object]]:
+    """``(kwarg path, value)`` of every kwarg naming a callable to import, at any depth of the kwargs."""
+    if depth > _MAX_KWARGS_DEPTH:
+        return
+    if isinstance(kwargs, Mapping):
+        for key, value in kwargs.items():
+            path = f"{prefix}{key}"
+            if is_callable_attribute(key) and value is not None:
+                yield path, value
+            else:
+                yield from callable_paths(value, f"{path}.", depth + 1)
+    elif isinstance(kwargs, (list, tuple)):
+        for index, value in enumerate(kwargs):
+            yield from callable_paths(value, f"{prefix}{index}.", depth + 1)
+
+
 def _is_template(text: str) -> bool:
     text = str.__str__(text)  # the text itself, whatever an author's str subclass answers to `in`
     return "{{" in text or "{%" in text

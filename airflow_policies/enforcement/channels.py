@@ -18,6 +18,11 @@ one file of one bundle. So:
   ``dag_processor_channel``. What that table leaves to Airflow's checks (XComs) or keys by the token's task
   instance is decided too (:func:`~airflow_policies.enforcement.execution_routes.channel_decision`).
 
+And before a triggerer hands a trigger to its runner (which imports the trigger's module and runs it), the
+trigger is decided for the triggerer's team: its class, the callables its kwargs tell it to import and the
+connections they name (:func:`admitted_workloads`). That is the one point every trigger passes, whoever created
+it: a deferral, an asset watcher, a missed deadline's ``CallbackTrigger``.
+
 The document is the channel's own: an empty DAG of the caller's bundle and team with one task standing for the
 code the channel serves, built by the one input builder, with the call added as ``runtime`` references. A call
 is refused for what it adds: a denial the same document without the call also gets (a team layer's rule on
@@ -65,7 +70,7 @@ from airflow_policies.enforcement.execution_api import (
 )
 from airflow_policies.enforcement.execution_routes import channel_decision, match_route
 from airflow_policies.enforcement.import_hooks import ShapeChangedError, wrap_after_import
-from airflow_policies.enforcement.runtime_calls import Call, call_of, with_call
+from airflow_policies.enforcement.runtime_calls import Call, call_of, trigger_call, with_call
 
 __all__ = [
     "CALLER_HEADER",
@@ -74,6 +79,7 @@ __all__ = [
     "Caller",
     "ChannelGuard",
     "ChannelUnguardedError",
+    "admitted_workloads",
     "install",
     "judge_channel_call",
     "serving",
@@ -366,6 +372,36 @@ def _triggerer_caller(supervisor: Any) -> Caller:  # noqa: ANN401 - a TriggerRun
     return Caller("triggerer", BundleInfo(name=None, team=supervisor.team_name))
 
 
+def _trigger_verdict(caller: Caller, workload: Any) -> CallVerdict:  # noqa: ANN401 - a workloads.RunTrigger
+    """Whether the triggerer may run a trigger: its class, and the callables and connections its kwargs name."""
+    if caller.point in _BROKEN:
+        return CallVerdict(False, _BROKEN[caller.point])
+    if not settings().enabled(caller.point):
+        return CallVerdict(True, "")
+    try:
+        from airflow.models.trigger import Trigger
+
+        kwargs = Trigger._decrypt_kwargs(workload.encrypted_kwargs)
+        return judge_channel_call(caller, trigger_call(workload.classpath, kwargs, f"trigger {workload.id}"))
+    except Exception as exc:
+        return CallVerdict(False, f"airflow-policies could not decide (fail closed): {type(exc).__name__}: {exc}")
+
+
+def admitted_workloads(supervisor: Any, workloads: list[Any]) -> list[Any]:  # noqa: ANN401
+    """The trigger workloads the triggerer may hand its runner; each refused one is reported as failed, so its
+    task instance fails with the refusal (deferrals, asset watchers and deadline callbacks alike)."""
+    caller = _triggerer_caller(supervisor)
+    admitted = []
+    for workload in workloads:
+        verdict = _trigger_verdict(caller, workload)
+        if verdict.allowed:
+            admitted.append(workload)
+            continue
+        log.warning("airflow-policies refused trigger %s (%s): %s", workload.id, workload.classpath, verdict.message)
+        supervisor.failed_triggers.append((workload.id, [verdict.message]))
+    return admitted
+
+
 def _dag_file_caller(process: Any) -> Caller:  # noqa: ANN401 - a DagFileProcessorProcess
     return Caller("dag_processor_channel", bundle_info(process.bundle_name), process.dag_file_rel_path)
 
@@ -373,11 +409,25 @@ def _dag_file_caller(process: Any) -> Caller:  # noqa: ANN401 - a DagFileProcess
 def _wrap_triggerer(module: ModuleType) -> None:
     supervisor = getattr(module, "TriggerRunnerSupervisor", None)
     fields = {attribute.name for attribute in getattr(supervisor, "__attrs_attrs__", ())}
-    if supervisor is None or "team_name" not in fields or not hasattr(supervisor, "client"):
+    build = getattr(supervisor, "build_trigger_workloads", None)
+    if (
+        supervisor is None
+        or not {"team_name", "failed_triggers"} <= fields
+        or not hasattr(supervisor, "client")
+        or build is None
+        or list(inspect.signature(build).parameters) != ["self", "new_trigger_ids"]
+    ):
         raise ShapeChangedError(
-            "airflow.jobs.triggerer_job_runner.TriggerRunnerSupervisor(team_name, client) is gone or changed"
+            "airflow.jobs.triggerer_job_runner.TriggerRunnerSupervisor(team_name, failed_triggers, client, "
+            "build_trigger_workloads(new_trigger_ids)) is gone or changed"
         )
     _wrap_handle_request(supervisor, _triggerer_caller)
+
+    @functools.wraps(build)
+    def build_trigger_workloads(self: Any, new_trigger_ids: set[int]) -> list[Any]:  # noqa: ANN401
+        return admitted_workloads(self, build(self, new_trigger_ids))
+
+    supervisor.build_trigger_workloads = build_trigger_workloads
 
 
 def _wrap_dag_processor(module: ModuleType) -> None:

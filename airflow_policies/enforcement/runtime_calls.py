@@ -23,13 +23,14 @@ from airflow_policies.document.models import (
     DagReference,
     InputDocument,
     TaskInfo,
+    TriggerReference,
     VariableReference,
 )
-from airflow_policies.document.references import is_connection_attribute
+from airflow_policies.document.references import callable_paths, is_connection_attribute
 from airflow_policies.document.safe import safe_repr
 from airflow_policies.enforcement.execution_routes import NAME_DECISIONS, NameDecision, RouteMatch
 
-__all__ = ["AssetCatalog", "Call", "CallKind", "Target", "call_of", "with_call"]
+__all__ = ["AssetCatalog", "Call", "CallKind", "Target", "call_of", "trigger_call", "with_call"]
 
 #: What a call does; the route's decision, except that a state update produces assets or defers, and that an
 #: in-process channel also decides XCom use and acts on task instances (by their DAG).
@@ -97,6 +98,10 @@ def _describe_target(target: Target) -> str:
         return f"trigger '{values[0]}' with connection '{values[2]}' ({values[1]})"
     if kind == "trigger_kwargs":
         return f"trigger '{values[0]}' with kwargs that cannot be read"
+    if kind == "trigger":
+        return f"trigger '{values[0]}'"
+    if kind == "trigger_callable":
+        return f"trigger '{values[0]}' importing '{values[2]}' ({values[1]})"
     if kind == "trigger_conn_unreadable":
         return f"trigger '{values[0]}' with a connection that cannot be read ({values[1]})"
     return f"{_TARGET_LABELS[kind]} '{values[0]}'"
@@ -134,10 +139,14 @@ def _state_update(body: bytes | None, location: str) -> Call | None:
         produced = tuple(dict.fromkeys(_produced(payload)))
         return Call("asset_produce", produced, location) if produced else None
     if payload.get("state") == "deferred":
-        classpath = payload.get("classpath")
-        targets = tuple(dict.fromkeys(_trigger_targets(str(classpath), payload.get("trigger_kwargs", {}))))
-        return Call("trigger_defer", targets, location) if targets else None
+        return trigger_call(str(payload.get("classpath")), payload.get("trigger_kwargs", {}), location)
     return None
+
+
+def trigger_call(classpath: str, kwargs: object, location: str) -> Call:
+    """Running trigger ``classpath`` with ``kwargs``: the class, the callables and the connections they name (a
+    string stands for kwargs sent encrypted, which cannot be read)."""
+    return Call("trigger_defer", tuple(dict.fromkeys(_trigger_targets(classpath, kwargs))), location)
 
 
 def _text(value: object) -> str | None:
@@ -174,6 +183,9 @@ def _trigger_targets(classpath: str, kwargs: object) -> Iterator[Target]:
         # Airflow stores a string as the client's encrypted kwargs, unread: nothing in it can be checked.
         yield ("trigger_kwargs", classpath)
         return
+    yield ("trigger", classpath)
+    for location, value in callable_paths(kwargs):
+        yield ("trigger_callable", classpath, location, value if isinstance(value, str) else safe_repr(value))
     for location, value in _connection_kwargs(kwargs, ""):
         if isinstance(value, str):
             yield ("trigger_conn", classpath, location, value)
@@ -267,15 +279,37 @@ def _added(task: TaskInfo, call: Call, catalog: AssetCatalog) -> TaskInfo:
         ]
         return task.model_copy(update={"inlets": [*task.inlets, *inlets, *held]})
     if kind == "trigger_defer":
-        return task.model_copy(update={"connections": [*task.connections, *_trigger_connections(call.targets)]})
+        return task.model_copy(
+            update={
+                "connections": [*task.connections, *_trigger_connections(call.targets)],
+                "triggers": [*task.triggers, *_triggers(call.targets, location)],
+            }
+        )
     # Producing names the asset the event is for; an alias outlet's assets arrive as their own targets.
     outlets = [a for t in call.targets for a in _assets(t, catalog, state_store=kind == "asset_state")]
     return task.model_copy(update={"outlets": [*task.outlets, *outlets]})
 
 
+def _triggers(targets: tuple[Target, ...], location: str) -> list[TriggerReference]:
+    """The trigger a deferral hands over, with the callables its kwargs name; unreadable kwargs: unverifiable."""
+    refs = []
+    for kind, classpath, *_ in targets:
+        if kind in ("trigger", "trigger_kwargs"):
+            callables = [t[3] for t in targets if t[0] == "trigger_callable" and t[1] == classpath]
+            refs.append(
+                TriggerReference(
+                    classpath=classpath, callables=callables, verifiable=kind == "trigger", source="runtime",
+                    location=location,
+                )
+            )  # fmt: skip
+    return refs
+
+
 def _trigger_connections(targets: tuple[Target, ...]) -> list[ConnectionReference]:
     refs = []
     for kind, classpath, *rest in targets:
+        if kind in ("trigger", "trigger_callable"):
+            continue
         if kind == "trigger_conn":
             kwarg, conn_id = rest
             refs.append(

@@ -34,6 +34,10 @@ class GlobalResources(_Model):
     queues: list[str] = []
     executors: list[str] = []
     asset_prefixes: list[str] = []
+    #: Trigger classes a task may defer to or a watcher may run: a classpath, or a module prefix ending in ".".
+    triggers: list[str] = []
+    #: Callables a trigger may be told to import (``CallbackTrigger``'s ``callback_path``): dotted paths or prefixes.
+    trigger_callables: list[str] = []
 
 
 class TeamResources(GlobalResources):

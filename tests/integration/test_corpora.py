@@ -46,11 +46,15 @@ def corpus() -> list[tuple[Path, Path, list[InputDocument], list[str]]]:
 
 
 def _permissive_registry(documents: list[InputDocument]) -> dict:
-    """Team A owns every connection, variable, pool, queue and executor the corpus names, and every dag_id
-    and asset prefix."""
-    owned: dict[str, set[str]] = {k: set() for k in ("connections", "variables", "pools", "queues", "executors")}
+    """Team A owns every connection, variable, pool, queue, executor, trigger class and trigger callable the
+    corpus names, and every dag_id and asset prefix."""
+    kinds = ("connections", "variables", "pools", "queues", "executors", "triggers", "trigger_callables")
+    owned: dict[str, set[str]] = {k: set() for k in kinds}
     for document in documents:
         owned["connections"] |= {c.conn_id for c in document.dag.connections if c.conn_id}
+        for asset in document.dag.schedule_assets:
+            owned["triggers"] |= {w.trigger for w in asset.watchers}
+            owned["trigger_callables"] |= {path for w in asset.watchers for path in w.callables}
         for task in document.tasks:
             owned["connections"] |= {c.conn_id for c in task.connections if c.conn_id}
             owned["variables"] |= {v.key for v in task.variables if v.key}

@@ -40,6 +40,8 @@ ATTACKS = {
     "team_a__variable_write": {"attack_overwrite", "attack_delete_global", "control"},
     "team_a__xcom_cross": {"make", "attack", "control"},
     "team_a__channel_probe": {"trigger_attack", "trigger_control", "fail"},
+    "team_a__defer_callback": {"attack"},
+    "team_a__deadline_callback": {"slow"},
 }
 #: What team B's rows are before any attack: no run of its DAGs, no event or state on its asset, its Variable.
 VARIABLES = {
@@ -198,6 +200,21 @@ def _finished(state: dict) -> bool:
     return all(tis.get((dag_id, task)) in TERMINAL for dag_id, tasks in ATTACKS.items() for task in tasks)
 
 
+def _deadline_refusals(sandbox: AirflowSandbox) -> list[dict[str, Any]]:
+    """The triggerer's refusals of a trigger told to import team A's unlisted callable."""
+    return [
+        v
+        for record in sandbox.decisions("triggerer-team_a")
+        if record["outcome"] == "rejected"
+        for v in record["violations"]
+        if v["rule"] == "triggers.unlisted_trigger" and v["details"].get("callable") == "team_a_triggers.escape"
+    ]
+
+
+def _deadline_callback_settled(sandbox: AirflowSandbox) -> bool:
+    return (sandbox.home / "channel-probe" / "callback_trigger.json").exists() or bool(_deadline_refusals(sandbox))
+
+
 def _deploy(template_db: Path, home: Path, opa_url: str, disabled: list[str]) -> Deployment:
     sandbox = _sandbox(home, opa_url)
     for part in template_db.parent.glob("airflow.db*"):
@@ -207,6 +224,8 @@ def _deploy(template_db: Path, home: Path, opa_url: str, disabled: list[str]) ->
         state = sandbox.wait_for(_finished, timeout=420)
         # The failed run's DAG callback runs in the DAG processor once the scheduler has handed it over.
         sandbox.wait_for(lambda _: (home / "channel-probe" / "dag_callback.json").exists(), timeout=180)
+        # The missed deadline's callback reaches team A's triggerer: it runs it, or refuses it.
+        sandbox.wait_for(lambda _: _deadline_callback_settled(sandbox), timeout=180)
         direct = _direct_attacks(sandbox)
     states = {(ti["dag_id"], ti["task_id"]): ti["state"] for ti in state["task_instances"]}
     rows = json.loads(sandbox.python(_VICTIM_ROWS).strip().splitlines()[-1])
@@ -247,6 +266,9 @@ FAMILIES = {
     "deferral to a trigger with another team's connection": (
         "team_a__defer_foreign", {"attack": "team_b_warehouse"}, "connections.foreign_connection",
     ),
+    "deferral to a trigger told to import an unlisted callable": (
+        "team_a__defer_callback", {"attack": "team_a_triggers.escape"}, "triggers.unlisted_trigger",
+    ),
     "Variable writes": (
         "team_a__variable_write", {"attack_overwrite": "team_b_api_base", "attack_delete_global": "environment_name"},
         "variables.foreign_variable",
@@ -261,7 +283,8 @@ def test_with_the_guard_each_attack_fails_with_the_rule_and_its_control_succeeds
         assert guarded.states[dag_id, task_id] == "failed", task_id
         log = guarded.log(dag_id, task_id)
         assert "'reason': 'airflow_policies'" in log and f"[{rule}]" in log, task_id
-    assert guarded.states[dag_id, "control"] == "success"
+    if (dag_id, "control") in guarded.states:
+        assert guarded.states[dag_id, "control"] == "success"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -279,6 +302,23 @@ def test_the_api_server_decided_each_attack_on_its_runtime_reference(guarded, fa
     }
     assert set(attacks.items()) <= refused
     assert not any(task_id == "control" for task_id, _ in refused)
+
+
+def test_the_triggerer_refuses_a_deadline_callback_it_would_import(guarded, unguarded):
+    """A missed deadline's CallbackTrigger, created by the scheduler (no Execution API call, nothing at parse time):
+    team A's triggerer refuses it before its runner imports the callable; without the triggerer point it runs."""
+    assert _deadline_refusals(guarded.sandbox)
+    assert not (guarded.sandbox.home / "channel-probe" / "callback_trigger.json").exists()
+    assert json.loads((unguarded.sandbox.home / "channel-probe" / "callback_trigger.json").read_text()) == {
+        "ran": {"in": "the triggerer"}
+    }
+
+
+def test_without_the_guard_the_unlisted_callable_reached_the_triggerer(unguarded, guarded):
+    """CallbackTrigger with team A's callable path went to the triggerer without the guard, never with it."""
+    logs = "/dag_id=team_a__defer_callback/*/task_id=attack/*.trigger.*.log"
+    assert list(unguarded.sandbox.home.glob("logs" + logs)), "the trigger ran in team A's triggerer"
+    assert not list(guarded.sandbox.home.glob("logs" + logs))
 
 
 def test_with_the_guard_team_b_is_untouched_and_team_a_got_its_own(guarded):
@@ -316,7 +356,7 @@ def test_without_the_guard_every_attack_reaches_team_b(unguarded):
     """The control: with disabled_points [execution_api] (and every other point on) each attack succeeds."""
     for family, (dag_id, attacks, _) in FAMILIES.items():
         for task_id in [*attacks, "control"]:
-            assert unguarded.states[dag_id, task_id] == "success", (family, task_id)
+            assert unguarded.states.get((dag_id, task_id), "success") == "success", (family, task_id)
     rows = unguarded.rows
     assert ["team_b__ledger", "from_team_a"] in rows["dag_runs"]
     assert {(e[1], e[2]) for e in rows["asset_events"] if e[0] == "s3://team-b/ledger"} == {
@@ -390,9 +430,13 @@ def test_with_the_guard_no_request_a_task_writes_by_hand_reaches_team_b(guarded)
     """Under a base path, with or without it, a repeated Authorization (junk first or last) or API version, a
     differently spelled scheme: every request for team B's connection is refused; the control is served."""
     direct = guarded.direct
-    for name in ("plain", "without_the_base_path", "lower_case_scheme"):
+    for name in ("plain", "lower_case_scheme"):
         status, body = direct[name]
         assert status == 403 and "[connections.foreign_connection]" in body, (name, body)
+    # Without the base path Starlette still reaches the Execution API's mount, whose own router then finds no
+    # route (Airflow answers 404): the guard reads the path as the mount does and refuses it as no route it knows.
+    status, body = direct["without_the_base_path"]
+    assert status == 403 and "does not know the Execution API route GET /execution/connections/" in body
     for name, header in (
         ("junk_authorization_last", "authorization"),
         ("junk_authorization_first", "authorization"),
@@ -408,9 +452,10 @@ def test_with_the_guard_no_request_a_task_writes_by_hand_reaches_team_b(guarded)
 
 def test_without_the_guard_the_same_requests_read_team_bs_connection(unguarded):
     """The control: Airflow authenticates the first Authorization and serves team B's (teamless) connection under
-    the base path, without it, and past a junk second header."""
+    the base path, past a junk second header, a repeated API version and a lower-case scheme."""
     direct = unguarded.direct
-    for name in ("plain", "without_the_base_path", "junk_authorization_last", "version_twice", "lower_case_scheme"):
+    for name in ("plain", "junk_authorization_last", "version_twice", "lower_case_scheme"):
         status, body = direct[name]
         assert status == 200 and json.loads(body)["host"] == "team-b-host", (name, body)
     assert direct["junk_authorization_first"][0] == 403  # Airflow read the junk one: its own refusal
+    assert direct["without_the_base_path"][0] == 404

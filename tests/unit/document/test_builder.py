@@ -298,17 +298,30 @@ class TestAssets:
         ]
 
     def test_watchers_and_their_trigger_connections(self):
-        """A watched schedule asset lists its watcher, trigger class and the trigger's connections."""
-        from airflow.providers.standard.triggers.file import FileDeleteTrigger
+        """A watched schedule asset lists its watcher, the trigger class and the connections and callables of the
+        kwargs it serializes (what the triggerer rebuilds it with); an attribute it does not serialize never
+        reaches the triggerer, so it is not reported."""
+        from airflow.triggers.base import BaseEventTrigger
 
-        trigger = FileDeleteTrigger(filepath="/tmp/x")
-        trigger.fs_conn_id = "team_b_fs"
+        class PollTrigger(BaseEventTrigger):
+            def __init__(self, fs_conn_id: str, on_event_callable: str) -> None:
+                super().__init__()
+                self.fs_conn_id, self.on_event_callable = fs_conn_id, on_event_callable
+
+            def serialize(self):
+                return ("team_a_triggers.Poll", {"fs_conn_id": self.fs_conn_id, "on_event_callable": "os.system"})
+
+            async def run(self):
+                yield None
+
+        trigger = PollTrigger("team_b_fs", "os.system")
+        trigger.other_conn_id = "never_serialized"
         asset = Asset("s3://team-b/watched", watchers=[AssetWatcher(name="w", trigger=trigger)])
         with DAG("d", schedule=[asset], start_date=START) as dag:
             EmptyOperator(task_id="e")
         document = _document(dag)
         (watcher,) = document.dag.schedule_assets[0].watchers
-        assert (watcher.name, watcher.trigger.endswith("FileDeleteTrigger")) == ("w", True)
+        assert (watcher.name, watcher.trigger, watcher.callables) == ("w", "team_a_triggers.Poll", ["os.system"])
         assert [(c.conn_id, c.source) for c in document.dag.connections] == [("team_b_fs", "watcher")]
 
     def test_inlets_outlets_and_unknown_objects(self):

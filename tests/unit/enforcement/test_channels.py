@@ -281,6 +281,7 @@ def test_an_undecided_baseline_refuses_the_call(monkeypatch):
 
 def test_the_pinned_airflow_is_wrapped():
     assert TriggerRunnerSupervisor._handle_request.__wrapped__ is not None
+    assert TriggerRunnerSupervisor.build_trigger_workloads.__wrapped__ is not None
     assert DagFileProcessorProcess._handle_request.__wrapped__ is not None
     assert any(m.cls is ChannelGuard for m in InProcessExecutionAPI().app.user_middleware)
     assert channels._BROKEN == {}
@@ -298,5 +299,33 @@ def test_a_changed_supervisor_closes_its_channel(caplog, monkeypatch):
     monkeypatch.setattr(channels, "_BROKEN", {})
     with caplog.at_level(logging.ERROR, logger="airflow_policies.enforcement.channels"):
         import_hooks._apply(changed, channels._wrap_triggerer, channels._skipped(("triggerer",)))
-    assert "TriggerRunnerSupervisor(team_name, client) is gone or changed" in caplog.text
+    assert "TriggerRunnerSupervisor(team_name, failed_triggers, client, build_trigger_workloads" in caplog.text
     assert "refuses every call of team code here" in channels._BROKEN["triggerer"]
+
+
+# The triggerer decides every trigger before its runner imports it, whoever created it.
+
+
+def test_the_triggerer_runs_only_the_triggers_it_may_and_fails_the_others(judged, monkeypatch):
+    from airflow.executors.workloads import RunTrigger
+    from airflow.models.trigger import Trigger
+
+    def workload(trigger_id, classpath, kwargs):
+        return RunTrigger(id=trigger_id, classpath=classpath, encrypted_kwargs=Trigger.encrypt_kwargs(kwargs))
+
+    own = workload(1, "team_a_triggers.Poll", {"conn_id": "team_a_postgres"})
+    foreign_conn = workload(2, "team_a_triggers.Poll", {"conn_id": "team_b_warehouse"})
+    callback = workload(3, "airflow.triggers.callback.CallbackTrigger", {"callback_path": "team_b_callbacks.x"})
+    unreadable = RunTrigger(id=4, classpath="team_a_triggers.Poll", encrypted_kwargs="not fernet")
+    supervisor = types.SimpleNamespace(team_name="team_a", failed_triggers=[])
+    admitted = channels.admitted_workloads(supervisor, [own, foreign_conn, callback, unreadable])
+    assert [w.id for w in admitted] == [1]
+    assert [trigger_id for trigger_id, _ in supervisor.failed_triggers] == [2, 3, 4]
+    assert "could not decide (fail closed)" in supervisor.failed_triggers[2][1][0]
+    assert {(caller, call.location) for caller, call in judged} == {
+        (TRIGGERER_A, "trigger 1"), (TRIGGERER_A, "trigger 2"), (TRIGGERER_A, "trigger 3"),
+    }  # fmt: skip
+    (callback_call,) = [call for _, call in judged if call.location == "trigger 3"]
+    assert ("trigger_callable", "airflow.triggers.callback.CallbackTrigger", "callback_path", "team_b_callbacks.x") in (
+        callback_call.targets
+    )

@@ -344,7 +344,7 @@ def test_a_refused_deferral_fails_the_task_instance_with_a_fresh_end_date(judged
     ((_, forwarded, _),) = reached
     failure = json.loads(forwarded)
     assert failure["state"] == "failed" and failure["end_date"] and set(failure) == {"state", "end_date"}
-    assert "defer to trigger 'probe.T' with connection 'team_b_api' (conn_id)" in _refusal(sent)
+    assert "defer to trigger 'probe.T', trigger 'probe.T' with connection 'team_b_api' (conn_id)" in _refusal(sent)
 
 
 def test_a_state_update_that_names_nothing_is_not_decided(judged):

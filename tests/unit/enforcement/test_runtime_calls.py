@@ -131,6 +131,7 @@ def test_a_deferral_names_the_connections_of_its_trigger_kwargs():
     call = _call("PATCH", "/task-instances/0190/state", body=body)
     assert call is not None and call.kind == "trigger_defer"
     assert call.targets == (
+        ("trigger", "probe.ConnectionTrigger"),
         ("trigger_conn", "probe.ConnectionTrigger", "conn_id", "team_b_warehouse"),
         ("trigger_conn", "probe.ConnectionTrigger", "nested.aws_conn_id", "x"),
         (
@@ -148,9 +149,32 @@ def test_encrypted_trigger_kwargs_cannot_be_read_so_they_are_a_target():
     assert call is not None and call.targets == (("trigger_kwargs", "x.T"),)
 
 
-def test_a_deferral_without_connections_is_left_to_airflow():
-    body = {"state": "deferred", "classpath": "x.T", "trigger_kwargs": {"moment": 1}, "next_method": "m"}
-    assert _call("PATCH", "/task-instances/0190/state", body=body) is None
+def test_every_deferral_names_its_trigger_class_and_the_callables_it_is_told_to_import():
+    kwargs = {
+        "moment": 1,
+        "callback_path": "os.system",
+        "callback_kwargs": {"on_done_callable": "team_a_callbacks.done", "callable": {"__classname__": "x"}},
+        "python_callable_name": "not a callable kwarg",
+    }
+    body = {"state": "deferred", "classpath": "x.T", "trigger_kwargs": kwargs, "next_method": "m"}
+    call = _call("PATCH", "/task-instances/0190/state", body=body)
+    assert call is not None and call.targets == (
+        ("trigger", "x.T"),
+        ("trigger_callable", "x.T", "callback_path", "os.system"),
+        ("trigger_callable", "x.T", "callback_kwargs.on_done_callable", "team_a_callbacks.done"),
+        ("trigger_callable", "x.T", "callback_kwargs.callable", "{'__classname__': 'x'}"),
+    )
+    (trigger,) = with_call(document("t"), "t", call, FakeAssets()).tasks[0].triggers
+    assert (trigger.classpath, trigger.callables, trigger.verifiable, trigger.source) == (
+        "x.T", ["os.system", "team_a_callbacks.done", "{'__classname__': 'x'}"], True, "runtime",
+    )  # fmt: skip
+
+
+def test_encrypted_kwargs_make_an_unverifiable_trigger():
+    body = {"state": "deferred", "classpath": "x.T", "trigger_kwargs": "gAAAAB...", "next_method": "m"}
+    call = _call("PATCH", "/task-instances/0190/state", body=body)
+    (trigger,) = with_call(document("t"), "t", call, FakeAssets()).tasks[0].triggers
+    assert (trigger.classpath, trigger.callables, trigger.verifiable) == ("x.T", [], False)
 
 
 class FakeAssets:

@@ -88,6 +88,34 @@ usable_executors contains executor if some executor in record.executors
 usable_executors contains executor if some executor in registry.global.executors
 
 # METADATA
+# title: Usable trigger classes
+# scope: document
+# description: Trigger classpaths (or module prefixes ending in ".") the team lists, and global ones.
+usable_triggers contains entry if some entry in record.triggers
+
+usable_triggers contains entry if some entry in registry.global.triggers
+
+# METADATA
+# title: Usable trigger callables
+# scope: document
+# description: Callables a trigger may import (dotted paths or prefixes ending in "."), the team's and global.
+usable_trigger_callables contains entry if some entry in record.trigger_callables
+
+usable_trigger_callables contains entry if some entry in registry.global.trigger_callables
+
+# METADATA
+# title: Listed
+# scope: document
+# description: Whether a dotted path is one of the entries, or under one that ends in ".".
+listed(path, entries) if path in entries
+
+listed(path, entries) if {
+	some entry in entries
+	endswith(entry, ".")
+	startswith(path, entry)
+}
+
+# METADATA
 # title: Own asset prefixes
 # description: Asset URI (or name) prefixes the team owns; the only places it may produce into.
 own_asset_prefixes contains prefix if some prefix in record.asset_prefixes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, BaseOperator, get_parsing_context
-from runtime_probe import ChannelProbeTrigger, channel_probe, record_channel_probe
+from team_a_triggers import ChannelProbeTrigger, channel_probe, record_channel_probe
 
 # The DAG processor parses with no target DAG; a worker starting a task (whose re-parse the API server's guard
 # decides) names one.

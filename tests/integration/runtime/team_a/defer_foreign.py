@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, BaseOperator
-from runtime_probe import ConnectionProbeTrigger
+from team_a_triggers import ConnectionProbeTrigger
 
 
 class ProbeSensor(BaseOperator):
