@@ -100,6 +100,8 @@ def _describe_target(target: Target) -> str:
         return f"trigger '{values[0]}' with kwargs that cannot be read"
     if kind == "trigger":
         return f"trigger '{values[0]}'"
+    if kind == "asset_key_unreadable":
+        return f"an outlet event destination that cannot be read ({values[0]})"
     if kind == "trigger_callable":
         return f"trigger '{values[0]}' importing '{values[2]}' ({values[1]})"
     if kind == "trigger_conn_unreadable":
@@ -172,10 +174,14 @@ def _produced(payload: Mapping[str, Any]) -> Iterator[Target]:
     events = payload.get("outlet_events")
     for event in events if isinstance(events, list) else ():
         destination = event.get("dest_asset_key") if isinstance(event, dict) else None
-        if isinstance(destination, dict):
-            name, uri = _text(destination.get("name")), _text(destination.get("uri"))
+        # Airflow builds SerializedAssetUniqueKey(**dest_asset_key) from whatever is there (an empty name, a
+        # number, a key missing): anything but two non-empty strings is a destination the guard cannot name.
+        if isinstance(destination, dict) and set(destination) == {"name", "uri"}:
+            name, uri = _text(destination["name"]), _text(destination["uri"])
             if name and uri:
                 yield ("asset", name, uri)
+                continue
+        yield ("asset_key_unreadable", safe_repr(destination))
 
 
 def _trigger_targets(classpath: str, kwargs: object) -> Iterator[Target]:
@@ -225,8 +231,11 @@ def _asset(kind: str, name: str | None = None, uri: str | None = None) -> AssetR
 
 def _assets(target: Target, catalog: AssetCatalog, *, state_store: bool = False) -> list[AssetReference]:
     """The asset references a target stands for. A name is resolved to its asset, so the rules judge the URI
-    Airflow will use; an alias read reaches every asset the alias holds."""
+    Airflow will use; an alias read reaches every asset the alias holds; a destination that cannot be read is an
+    unknown reference (``assets.unknown_asset_reference``)."""
     kind, value, *rest = target
+    if kind == "asset_key_unreadable":
+        return [AssetReference(kind="unknown", type=f"outlet event destination {value}")]
     if kind == "asset":
         return [_asset("state_store" if state_store else "asset", value, rest[0])]
     if kind == "asset_uri":

@@ -86,8 +86,6 @@ def test_a_success_names_declared_outlets_and_alias_destinations():
                 "source_alias_name": "team_a.alias",
                 "extra": {},
             },
-            {"dest_asset_key": {"name": 3}, "extra": {}},  # malformed: Airflow records nothing for it
-            "not an event",
         ],
     )
     call = _call("PATCH", "/task-instances/0190/state", body=body)
@@ -99,6 +97,30 @@ def test_a_success_names_declared_outlets_and_alias_destinations():
         ("asset_uri", "s3://team-b/prices"),
         ("asset", "team_b.ledger", "s3://team-b/ledger"),
     )
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        {"name": "", "uri": "s3://team-b/ledger"},  # Airflow keys the event by ("", uri) all the same
+        {"name": 3, "uri": "s3://team-b/ledger"},
+        {"uri": "s3://team-b/ledger"},
+        {"name": "team_b.ledger"},
+        {"name": "team_b.ledger", "uri": "s3://team-b/ledger", "extra": 1},
+        None,
+        "s3://team-b/ledger",
+    ],
+)
+def test_an_outlet_event_destination_the_guard_cannot_name_is_an_unknown_outlet(destination):
+    """Written as the author: every shape of dest_asset_key other than two non-empty strings is refused, whatever
+    Airflow would make of it."""
+    event = {"dest_asset_key": destination, "source_alias_name": "team_a.alias", "extra": {}}
+    body = _success(task_outlets=[{"name": "team_a.alias", "type": "AssetAlias"}], outlet_events=[event])
+    call = _call("PATCH", "/task-instances/0190/state", body=body)
+    assert call is not None and [t[0] for t in call.targets] == ["alias", "asset_key_unreadable"]
+    outlets = with_call(document("t"), "t", call, FakeAssets()).tasks[0].outlets
+    assert [o.kind for o in outlets] == ["alias", "unknown"]
+    assert outlets[1].type.startswith("outlet event destination ")
 
 
 @pytest.mark.parametrize(
