@@ -90,22 +90,22 @@ _TARGET_LABELS = {
 }
 
 
+#: How a target with more than a name reads in a refusal, by kind (its values in order).
+_TARGET_TEXTS = {
+    "asset": "asset '{1}' (name '{0}')",
+    "asset_key_unreadable": "an outlet event destination that cannot be read ({0})",
+    "trigger": "trigger '{0}'",
+    "trigger_callable": "trigger '{0}' importing '{2}' ({1})",
+    "trigger_conn": "trigger '{0}' with connection '{2}' ({1})",
+    "trigger_conn_unreadable": "trigger '{0}' with a connection that cannot be read ({1})",
+    "trigger_kwargs": "trigger '{0}' with kwargs that cannot be read",
+}
+
+
 def _describe_target(target: Target) -> str:
     kind, *values = target
-    if kind == "asset":
-        return f"asset '{values[1]}' (name '{values[0]}')"
-    if kind == "trigger_conn":
-        return f"trigger '{values[0]}' with connection '{values[2]}' ({values[1]})"
-    if kind == "trigger_kwargs":
-        return f"trigger '{values[0]}' with kwargs that cannot be read"
-    if kind == "trigger":
-        return f"trigger '{values[0]}'"
-    if kind == "asset_key_unreadable":
-        return f"an outlet event destination that cannot be read ({values[0]})"
-    if kind == "trigger_callable":
-        return f"trigger '{values[0]}' importing '{values[2]}' ({values[1]})"
-    if kind == "trigger_conn_unreadable":
-        return f"trigger '{values[0]}' with a connection that cannot be read ({values[1]})"
+    if kind in _TARGET_TEXTS:
+        return _TARGET_TEXTS[kind].format(*values)
     return f"{_TARGET_LABELS[kind]} '{values[0]}'"
 
 
