@@ -44,10 +44,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette._utils import get_route_path
 
 from airflow_policies._config import settings
@@ -56,7 +57,7 @@ from airflow_policies.decision.decide import decide
 from airflow_policies.decision.models import Violation
 from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
-from airflow_policies.document.models import BundleInfo, EnforcementPoint, InputDocument
+from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.enforcement.execution_api import (
     MAX_CALL_TARGETS,
     SINGLE_HEADERS,
@@ -94,39 +95,42 @@ TESTED_AIRFLOW_VERSIONS = ("3.3.2",)
 CALLER_HEADER = "airflow-policies-caller"
 #: Set by the guard on every answer it decided; the supervisor's client refuses an answer without it.
 DECIDED_HEADER = "airflow-policies-decided"
+ChannelPoint = Literal["triggerer", "dag_processor_channel"]
 #: The DAG and task that stand for a channel's code in its document.
-CHANNEL_DAG_IDS: dict[EnforcementPoint, str] = {
+CHANNEL_DAG_IDS: dict[ChannelPoint, str] = {
     "triggerer": "airflow_policies.triggerer",
     "dag_processor_channel": "airflow_policies.dag_file",
 }
 CHANNEL_TASK = "team_code"
 
-_CHANNEL_POINTS = frozenset(CHANNEL_DAG_IDS)
 
+class Caller(BaseModel):
+    """Whose code a channel serves: the enforcement point, the bundle and team, and (DAG processor) the file.
 
-class Caller(NamedTuple):
-    """Whose code a channel serves: the enforcement point, the bundle and team, and (DAG processor) the file."""
+    Sent by the supervisor's client as the ``airflow-policies-caller`` header, read back by the guard."""
 
-    point: EnforcementPoint
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    point: ChannelPoint
     bundle: BundleInfo
     file: str | None = None
 
     def header(self) -> bytes:
-        fields = {"point": self.point, "bundle": self.bundle.name, "team": self.bundle.team, "file": self.file}
-        return json.dumps(fields, ensure_ascii=True).encode()
+        """The header value: JSON, ASCII only (a header is latin-1)."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=True).encode()
 
     @classmethod
     def from_header(cls, value: str) -> Caller | None:
+        """The caller a header value names, or ``None`` when it is not one."""
         try:
-            fields = json.loads(value)
-            caller = cls(fields["point"], BundleInfo(name=fields["bundle"], team=fields["team"]), fields["file"])
-        except (ValueError, TypeError, KeyError):
+            return cls.model_validate_json(value)
+        except ValidationError:
             return None
-        return caller if caller.point in _CHANNEL_POINTS else None
 
     def describe(self) -> str:
+        """Who the caller is, for a refusal."""
         if self.point == "triggerer":
-            return f"a trigger of team {self.bundle.team!r}'s triggerer"
+            return f"a trigger run by the triggerer of team {self.bundle.team!r}"
         return f"code of DAG file {self.file!r} (bundle {self.bundle.name!r}, team {self.bundle.team!r})"
 
 
@@ -136,7 +140,7 @@ class ChannelUnguardedError(RuntimeError):
 
 _CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("airflow_policies_caller", default=None)
 #: The internals that could not be wrapped in this process: their channels refuse every call of team code.
-_BROKEN: dict[EnforcementPoint, str] = {}
+_BROKEN: dict[ChannelPoint, str] = {}
 
 
 @contextmanager
@@ -369,7 +373,7 @@ def _wrap_handle_request(cls: Any, caller_of: Callable[[Any], Caller]) -> None: 
 
 
 def _triggerer_caller(supervisor: Any) -> Caller:  # noqa: ANN401 - a TriggerRunnerSupervisor
-    return Caller("triggerer", BundleInfo(name=None, team=supervisor.team_name))
+    return Caller(point="triggerer", bundle=BundleInfo(name=None, team=supervisor.team_name))
 
 
 def _trigger_verdict(caller: Caller, workload: Any) -> CallVerdict:  # noqa: ANN401 - a workloads.RunTrigger
@@ -403,7 +407,9 @@ def admitted_workloads(supervisor: Any, workloads: list[Any]) -> list[Any]:  # n
 
 
 def _dag_file_caller(process: Any) -> Caller:  # noqa: ANN401 - a DagFileProcessorProcess
-    return Caller("dag_processor_channel", bundle_info(process.bundle_name), process.dag_file_rel_path)
+    return Caller(
+        point="dag_processor_channel", bundle=bundle_info(process.bundle_name), file=process.dag_file_rel_path
+    )
 
 
 def _wrap_triggerer(module: ModuleType) -> None:
@@ -459,7 +465,7 @@ def _wrap_execution_app(module: ModuleType) -> None:
     module.create_task_execution_api_app = create_task_execution_api_app  # type: ignore[attr-defined]
 
 
-def _skipped(points: tuple[EnforcementPoint, ...]) -> Callable[[Exception], None]:
+def _skipped(points: tuple[ChannelPoint, ...]) -> Callable[[Exception], None]:
     def on_skipped(problem: Exception) -> None:
         message = (
             f"airflow-policies refuses every call of team code here: it cannot guard this channel on this "

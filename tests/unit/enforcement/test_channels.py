@@ -30,8 +30,8 @@ from airflow_policies.enforcement.channels import (
 from airflow_policies.enforcement.execution_api import CallVerdict
 from airflow_policies.enforcement.runtime_calls import Call
 
-TRIGGERER_A = Caller("triggerer", BundleInfo(name=None, team="team_a"))
-DAG_FILE_A = Caller("dag_processor_channel", BundleInfo(name="team_a_dags", team="team_a"), "etl.py")
+TRIGGERER_A = Caller(point="triggerer", bundle=BundleInfo(name=None, team="team_a"))
+DAG_FILE_A = Caller(point="dag_processor_channel", bundle=BundleInfo(name="team_a_dags", team="team_a"), file="etl.py")
 IN_PROCESS = types.SimpleNamespace(dependency_overrides={security._jwt_bearer: object()})
 API_SERVER = types.SimpleNamespace(dependency_overrides={})
 
@@ -136,7 +136,8 @@ def test_a_route_naming_nothing_is_served_undecided(judged, path):
     [
         [(CALLER_HEADER.encode(), b"not json")],
         [(CALLER_HEADER.encode(), DAG_FILE_A.header())],  # a second caller
-        [(CALLER_HEADER.encode(), b'{"point": "execution_api", "bundle": null, "team": "team_b", "file": null}')],
+        [(CALLER_HEADER.encode(), b'{"point": "execution_api", "bundle": {"name": null, "team": "team_b"}}')],
+        [(CALLER_HEADER.encode(), b'{"point": "triggerer", "bundle": {"name": null, "team": "team_b"}, "x": 1}')],
     ],
 )
 def test_a_missing_repeated_or_foreign_caller_is_refused(judged, headers):
@@ -256,7 +257,7 @@ def test_a_call_is_refused_for_what_it_adds_not_for_the_baseline(decisions):
     assert channels.judge_channel_call(TRIGGERER_A, own).allowed
     verdict = channels.judge_channel_call(TRIGGERER_A, foreign)
     assert not verdict.allowed and verdict.message == (
-        "a trigger of team 'team_a''s triggerer may not read connection 'team_b_warehouse': "
+        "a trigger run by the triggerer of team 'team_a' may not read connection 'team_b_warehouse': "
         "[connections.foreign_connection] uses team_b_warehouse"
     )
     assert channels.judge_channel_call(TRIGGERER_A, foreign) == verdict
