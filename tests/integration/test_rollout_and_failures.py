@@ -8,18 +8,15 @@ import json
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 
 from airflow_policies.local.opa_server import local_opa
 from tests.conftest import EXAMPLE_REGISTRY
 from tests.integration.conftest import Parse
+from tests.integration.fake_opa import FakeOpa, serving_fake_opa
 
 FOREIGN_QUEUE = (
     'with DAG("{dag_id}", schedule=None, start_date=START):\n    EmptyOperator(task_id="t", queue="team_b")\n'
@@ -154,58 +151,10 @@ def test_expired_exception_stops_applying(parse: Parse, rollout_opa: str, tmp_pa
     assert log["team_a__new"]["violations"][0]["exception"]["ticket"] == "T-2"
 
 
-class _FakeOpa:
-    """An HTTP server in front of the real OPA: forwards, delays, or answers a fixed status and body. A decision
-    whose body is at least ``slow_from`` bytes waits ``delay``; a slow OPA (``slow_from`` 0) is slow to answer
-    its health check too."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream, self.delay, self.fixed = upstream, 0.0, None
-        self.slow_from = 0
-        self.requests = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if fake.slow_from == 0:
-                    time.sleep(fake.delay)
-                self._answer(200, b"{}")
-
-            def do_POST(self) -> None:
-                fake.requests += 1
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if len(body) >= fake.slow_from:
-                    time.sleep(fake.delay)
-                if fake.fixed is not None:
-                    status, payload = fake.fixed
-                else:
-                    answer = requests.post(fake.upstream + self.path, data=body, timeout=30)
-                    status, payload = answer.status_code, answer.content
-                self._answer(status, payload)
-
-            def _answer(self, status: int, payload: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting, as the slow-OPA test intends
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @pytest.fixture
-def fake_opa(opa_url: str) -> Iterator[_FakeOpa]:
-    fake = _FakeOpa(opa_url)
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
+def fake_opa(opa_url: str) -> Iterator[FakeOpa]:
+    with serving_fake_opa(opa_url) as fake:
+        yield fake
 
 
 @pytest.mark.parametrize(
@@ -217,7 +166,7 @@ def fake_opa(opa_url: str) -> Iterator[_FakeOpa]:
     ],
     ids=["http-500", "malformed", "undefined"],
 )
-def test_bad_answers_fail_closed_with_the_reason(parse: Parse, fake_opa: _FakeOpa, tmp_path: Path, fixed, fragment):
+def test_bad_answers_fail_closed_with_the_reason(parse: Parse, fake_opa: FakeOpa, tmp_path: Path, fixed, fragment):
     """An error or a decision of the wrong shape rejects the DAG (never an allow), says why, and is logged."""
     fake_opa.fixed = fixed
     bag = parse({"etl.py": COMPLIANT.format(dag_id="team_a__etl")}, url=fake_opa.url, env=_env(tmp_path))
@@ -228,7 +177,7 @@ def test_bad_answers_fail_closed_with_the_reason(parse: Parse, fake_opa: _FakeOp
     assert record["outcome"] == "failed_closed" and fragment in record["error"]
 
 
-def test_slow_opa_costs_one_timeout_then_the_breaker_fails_fast(parse: Parse, fake_opa: _FakeOpa, tmp_path: Path):
+def test_slow_opa_costs_one_timeout_then_the_breaker_fails_fast(parse: Parse, fake_opa: FakeOpa, tmp_path: Path):
     """A slow OPA: the first DAG waits one read timeout, the next ones are rejected without a request."""
     fake_opa.delay = 3.0
     files = {f"dag_{n}.py": COMPLIANT.format(dag_id=f"team_a__dag_{n}") for n in range(4)}
@@ -240,7 +189,7 @@ def test_slow_opa_costs_one_timeout_then_the_breaker_fails_fast(parse: Parse, fa
     assert {r["outcome"] for r in _log(tmp_path / "decisions.jsonl").values()} == {"failed_closed"}
 
 
-def test_one_slow_document_is_refused_alone_even_failing_open(parse: Parse, fake_opa: _FakeOpa, tmp_path: Path):
+def test_one_slow_document_is_refused_alone_even_failing_open(parse: Parse, fake_opa: FakeOpa, tmp_path: Path):
     """An author inflates one DAG until OPA times out on it: with failure_mode open that DAG is still refused
     (never admitted unchecked), and the breaker stays closed, so the other DAGs are decided as usual."""
     fake_opa.delay, fake_opa.slow_from = 3.0, 20_000
