@@ -27,6 +27,7 @@ in-process Execution API) are not seen (``docs/enforcement-points.md``).
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import uuid
@@ -121,12 +122,20 @@ def _subject(authorization: str | None) -> uuid.UUID | None:
     split of the header, PyJWT's parsing of the token (unverified here: Airflow verifies every request the
     guard lets through) and the ``UUID`` field its ``TIToken`` validates ``sub`` into; ``None`` when any of them
     would fail."""
-    import jwt
     from fastapi.security.utils import get_authorization_scheme_param
 
     scheme, credentials = get_authorization_scheme_param(authorization)
     if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
         return None
+    return _token_subject(credentials)
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_subject(credentials: str) -> uuid.UUID | None:
+    # A pure function of the token, cached: a running task sends the same token with every call until Airflow
+    # refreshes it, and parsing it is most of the guard's cost on a cached verdict.
+    import jwt
+
     try:
         claims = jwt.decode(credentials, options={"verify_signature": False})
         return _UUID.validate_python(claims.get("sub"))
