@@ -59,15 +59,15 @@ from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.enforcement.execution_api import (
-    MAX_CALL_TARGETS,
-    SINGLE_HEADERS,
     CallVerdict,
     DbAssets,
     Receive,
     Scope,
     Send,
     header_values,
+    oversized,
     refuse,
+    repeated_headers,
 )
 from airflow_policies.enforcement.execution_routes import channel_decision, match_route
 from airflow_policies.enforcement.import_hooks import ShapeChangedError, wrap_after_import
@@ -218,13 +218,13 @@ def judge_channel_call(caller: Caller, call: Call) -> CallVerdict:
     """Decide whether ``caller``'s code may make ``call``: what the call adds to the channel's own document."""
     from airflow.utils.session import create_session
 
-    with create_session() as session:
-        cached = VERDICTS.get((caller, call))
-        if cached is not None:
-            return cached
-        baseline = _baseline(caller)
-        if baseline is None:
-            return CallVerdict(False, f"airflow-policies could not decide on {caller.describe()} (fail closed)")
+    cached = VERDICTS.get((caller, call))
+    if cached is not None:
+        return cached
+    baseline = _baseline(caller)
+    if baseline is None:
+        return CallVerdict(False, f"airflow-policies could not decide on {caller.describe()} (fail closed)")
+    with create_session() as session:  # an alias's assets and an asset's URI by name, from the metadata DB
         document = with_call(baseline.document, CHANNEL_TASK, call, DbAssets(session))
     record = decide(document)
     if not record.decided:
@@ -280,9 +280,9 @@ class ChannelGuard:
 
     async def _verdict(self, scope: Scope, headers: dict[str, list[str]], caller: Caller) -> CallVerdict | None:
         """The verdict on the request, or ``None`` when it names nothing to decide."""
-        repeated = [name for name in SINGLE_HEADERS if len(headers.get(name, ())) > 1]
-        if repeated:
-            return CallVerdict(False, f"airflow-policies refuses a request that repeats {', '.join(repeated)}")
+        repeated = repeated_headers(headers)
+        if repeated is not None:
+            return CallVerdict(False, repeated)
         path = get_route_path(scope)
         match = match_route(scope["method"], path, headers.get("airflow-api-version", [None])[0])
         if match is None:
@@ -308,8 +308,9 @@ class ChannelGuard:
                 call = call_of(match, query, None)
                 if call is None:
                     return None
-            if len(call.targets) > MAX_CALL_TARGETS:
-                return CallVerdict(False, f"airflow-policies refuses a call that names {len(call.targets)} things")
+            too_many = oversized(call)
+            if too_many is not None:
+                return CallVerdict(False, too_many)
             return await anyio.to_thread.run_sync(judge_channel_call, caller, call)
         except Exception as exc:
             log.exception("airflow-policies could not decide on a call of %s", caller.describe())

@@ -62,7 +62,9 @@ __all__ = [
     "cached_verdict",
     "header_values",
     "judge_call",
+    "oversized",
     "refuse",
+    "repeated_headers",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,22 @@ def _execution_path(scope: Scope) -> str | None:
         return None
     child = {"path": scope["path"], "root_path": scope.get("root_path", "") + _PREFIX}
     return get_route_path(child)
+
+
+def repeated_headers(headers: dict[str, list[str]]) -> str | None:
+    """The refusal of a request that repeats a header either reader uses (:data:`SINGLE_HEADERS`), or ``None``."""
+    repeated = [name for name in SINGLE_HEADERS if len(headers.get(name, ())) > 1]
+    return f"airflow-policies refuses an Execution API request that repeats {', '.join(repeated)}" if repeated else None
+
+
+def oversized(call: Call) -> str | None:
+    """The refusal of a call naming more than :data:`MAX_CALL_TARGETS` things, or ``None``."""
+    if len(call.targets) <= MAX_CALL_TARGETS:
+        return None
+    return (
+        f"airflow-policies refuses a call that names {len(call.targets)} things, over the limit of "
+        f"{MAX_CALL_TARGETS} for one call: split it"
+    )
 
 
 def header_values(scope: Scope) -> dict[str, list[str]]:
@@ -331,9 +349,9 @@ class ExecutionApiGuard:
             await self.app(scope, receive, send)
             return
         headers = header_values(scope)
-        repeated = [name for name in SINGLE_HEADERS if len(headers.get(name, ())) > 1]
-        if repeated:
-            await refuse(send, f"airflow-policies refuses an Execution API request that repeats {', '.join(repeated)}")
+        repeated = repeated_headers(headers)
+        if repeated is not None:
+            await refuse(send, repeated)
             return
         version = headers.get("airflow-api-version", [None])[0]
         match = match_route(scope["method"], path, version)
@@ -389,13 +407,10 @@ class ExecutionApiGuard:
         if call is None:
             await self.app(scope, receive, send)
             return
-        if len(call.targets) > MAX_CALL_TARGETS:
-            message = (
-                f"airflow-policies refuses a call that names {len(call.targets)} things, over the limit of "
-                f"{MAX_CALL_TARGETS} for one call: split it"
-            )
+        too_many = oversized(call)
+        if too_many is not None:
             await (
-                self._fail_instead(scope, receive, send, message, body) if body is not None else refuse(send, message)
+                self._fail_instead(scope, receive, send, too_many, body) if body is not None else refuse(send, too_many)
             )
             return
         verdict = cached_verdict(subject, call)
