@@ -28,7 +28,7 @@ from airflow.serialization.definitions.assets import (
 )
 
 from airflow_policies.document.models import AssetAccess, AssetReference, ConnectionReference, Watcher
-from airflow_policies.document.references import callable_paths, connection_references
+from airflow_policies.document.references import connection_references, is_callable_attribute, kwargs_named
 from airflow_policies.document.safe import safe_getattr, safe_repr, type_name
 
 __all__ = ["asset_references", "schedule_assets", "watcher_connections"]
@@ -66,7 +66,7 @@ def _watcher(watcher: object) -> Watcher:
         name=name,
         trigger=trigger_name,
         connections=connection_references(attributes, "watcher", f"watcher:{name}:"),
-        callables=[_callable_name(value) for _, value in callable_paths(attributes)],
+        callables=[_callable_name(value) for _, value in kwargs_named(attributes, is_callable_attribute)],
     )
 
 

@@ -9,7 +9,7 @@ as an *unverifiable* reference so rules can reject it instead of silently missin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from airflow.sdk.definitions._internal.types import ArgNotSet
@@ -79,20 +79,23 @@ def is_callable_attribute(name: object) -> bool:
 _MAX_KWARGS_DEPTH = 12
 
 
-def callable_paths(kwargs: object, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, object]]:
-    """``(kwarg path, value)`` of every kwarg naming a callable to import, at any depth of the kwargs."""
+def kwargs_named(
+    kwargs: object, is_name: Callable[[object], bool], prefix: str = "", depth: int = 0
+) -> Iterator[tuple[str, object]]:
+    """``(kwarg path, value)`` of every key ``is_name`` accepts with a value set, at any depth of a trigger's
+    kwargs (mappings, lists and tuples)."""
     if depth > _MAX_KWARGS_DEPTH:
         return
     if isinstance(kwargs, Mapping):
         for key, value in kwargs.items():
             path = f"{prefix}{key}"
-            if is_callable_attribute(key) and value is not None:
+            if is_name(key) and value is not None:
                 yield path, value
             else:
-                yield from callable_paths(value, f"{path}.", depth + 1)
+                yield from kwargs_named(value, is_name, f"{path}.", depth + 1)
     elif isinstance(kwargs, (list, tuple)):
         for index, value in enumerate(kwargs):
-            yield from callable_paths(value, f"{prefix}{index}.", depth + 1)
+            yield from kwargs_named(value, is_name, f"{prefix}{index}.", depth + 1)
 
 
 def _is_template(text: str) -> bool:

@@ -26,7 +26,7 @@ from airflow_policies.document.models import (
     TriggerReference,
     VariableReference,
 )
-from airflow_policies.document.references import callable_paths, is_connection_attribute
+from airflow_policies.document.references import is_callable_attribute, is_connection_attribute, kwargs_named
 from airflow_policies.document.safe import safe_repr
 from airflow_policies.enforcement.execution_routes import NAME_DECISIONS, NameDecision, RouteMatch
 
@@ -40,7 +40,6 @@ CallKind = Literal[NameDecision, "asset_produce", "trigger_defer", "dag_xcom", "
 #: ``("asset", name, uri)``, ``("trigger_conn", classpath, kwarg, conn_id)``.
 Target = tuple[str, ...]
 
-_MAX_KWARGS_DEPTH = 12
 _SDK_ASSET_TYPES = {
     "asset": "airflow.sdk.definitions.asset.Asset",
     "state_store": "airflow.sdk.definitions.asset.Asset",
@@ -190,29 +189,13 @@ def _trigger_targets(classpath: str, kwargs: object) -> Iterator[Target]:
         yield ("trigger_kwargs", classpath)
         return
     yield ("trigger", classpath)
-    for location, value in callable_paths(kwargs):
+    for location, value in kwargs_named(kwargs, is_callable_attribute):
         yield ("trigger_callable", classpath, location, value if isinstance(value, str) else safe_repr(value))
-    for location, value in _connection_kwargs(kwargs, ""):
+    for location, value in kwargs_named(kwargs, is_connection_attribute):
         if isinstance(value, str):
             yield ("trigger_conn", classpath, location, value)
         else:  # a serialized object in place of a connection id: whose connection it is cannot be told
             yield ("trigger_conn_unreadable", classpath, location, safe_repr(value))
-
-
-def _connection_kwargs(value: object, prefix: str, depth: int = 0) -> Iterator[tuple[str, object]]:
-    """``(kwarg path, value)`` of every ``conn_id`` / ``*_conn_id`` key, at any depth of the serialized kwargs."""
-    if depth > _MAX_KWARGS_DEPTH:
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{prefix}{key}"
-            if isinstance(key, str) and is_connection_attribute(key) and item is not None:
-                yield path, item
-            else:
-                yield from _connection_kwargs(item, f"{path}.", depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _connection_kwargs(item, f"{prefix}{index}.", depth + 1)
 
 
 class AssetCatalog(Protocol):
