@@ -28,6 +28,7 @@ from airflow_policies.document.models import (
     ConnectionReference,
     DagInfo,
     EnforcementPoint,
+    ExecutorInfo,
     InputDocument,
     TaskInfo,
     VariableReference,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
     from airflow.serialization.definitions.dag import SerializedDAG
 
-__all__ = ["airflow_info", "build_input"]
+__all__ = ["airflow_info", "build_input", "configured_executors", "executor_names"]
 
 TASK_CALLBACK_EVENTS = (
     "on_execute_callback",
@@ -72,7 +73,24 @@ def airflow_info() -> AirflowInfo:
         version=airflow.__version__,
         default_queue=conf.get("operators", "default_queue", fallback="default"),
         default_pool="default_pool",
+        executors=configured_executors(),
     )
+
+
+def configured_executors() -> list[ExecutorInfo]:
+    """``[core] executor`` as Airflow's ExecutorLoader parses it, in the order the scheduler searches it."""
+    from airflow.executors.executor_loader import ExecutorLoader
+
+    return [
+        ExecutorInfo(team=name.team_name, names=executor_names(name.module_path, name.alias))
+        for name in ExecutorLoader.get_executor_names(validate_teams=False)
+    ]
+
+
+def executor_names(module_path: str, alias: str | None) -> list[str]:
+    """The names a task's ``executor=`` may use for an executor, as the scheduler compares them."""
+    names = [alias] if alias else []
+    return [*names, *(n for n in (module_path, module_path.rsplit(".", 1)[-1]) if n not in names)]
 
 
 def _text(value: object) -> str | None:

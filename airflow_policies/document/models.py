@@ -188,12 +188,29 @@ class BundleInfo(_Model):
     team: str | None
 
 
+class ExecutorInfo(_Model):
+    """One executor of ``[core] executor``, as the scheduler loads it."""
+
+    team: str | None = Field(description="The team it is configured for; null: global, any team's task may get it.")
+    names: list[str] = Field(
+        description="What a task's executor= may say to pick it, as the scheduler matches: alias, module path, class."
+    )
+
+
 class AirflowInfo(_Model):
     """Deployment facts from Airflow's configuration."""
 
     version: str
     default_queue: str
     default_pool: str
+    executors: list[ExecutorInfo] = Field(
+        default=[],
+        description=(
+            "The configured executors in the order the scheduler searches them (global ones first): a task gets the"
+            " first that answers to its executor= and is its team's or global; with none named, its team's first,"
+            " else the first global one."
+        ),
+    )
 
 
 class InputDocument(_Model):

@@ -23,12 +23,37 @@ __all__ = ["parse_documents"]
 _FILE_TIMEOUT_SECONDS = 300
 
 
-def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocessing.connection.Connection) -> None:
+def _configure_executors(executors: str) -> None:
+    """Make this (forked) process's Airflow see ``[core] executor = executors``, as it checks DAGs' executors."""
+    from airflow.configuration import conf
+    from airflow.executors import executor_loader
+
+    caches = (
+        "_executor_names",
+        "_alias_to_executors_per_team",
+        "_module_to_executors_per_team",
+        "_classname_to_executors_per_team",
+        "_team_name_to_executors",
+    )
+    missing = [name for name in caches if not hasattr(getattr(executor_loader, name, None), "clear")]
+    if missing:
+        raise RuntimeError(f"Airflow's ExecutorLoader no longer keeps {missing}: cannot parse in another deployment")
+    conf.set("core", "executor", executors)
+    for name in caches:
+        getattr(executor_loader, name).clear()
+
+
+def _parse_in_child(
+    path: str, root: str, bundle: BundleInfo, executors: str | None, conn: multiprocessing.connection.Connection
+) -> None:
     # Airflow and DAG code print to stdout; send that to stderr so stdout carries only the report.
     os.dup2(2, 1)
     try:
         from airflow import settings
         from airflow.dag_processing.dagbag import DagBag
+
+        if executors is not None:
+            _configure_executors(executors)
 
         # Decisions are made by the parent; hook-based policies here would only reject DAGs early.
         settings.dag_policy = lambda dag: None
@@ -46,10 +71,10 @@ def _parse_in_child(path: str, root: str, bundle: BundleInfo, conn: multiprocess
         os._exit(0)
 
 
-def _parse_file(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[str], dict[str, str]]:
+def _parse_file(path: Path, root: Path, bundle: BundleInfo, executors: str | None) -> tuple[list[str], dict[str, str]]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_parse_in_child, args=(str(path), str(root), bundle, sender))
+    child = context.Process(target=_parse_in_child, args=(str(path), str(root), bundle, executors, sender))
     child.start()
     sender.close()
     try:
@@ -66,14 +91,19 @@ def _parse_file(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[str], 
             child.join()
 
 
-def parse_documents(path: Path, root: Path, bundle: BundleInfo) -> tuple[list[InputDocument], list[str]]:
+def parse_documents(
+    path: Path, root: Path, bundle: BundleInfo, executors: str | None = None
+) -> tuple[list[InputDocument], list[str]]:
     """Parse one DAG file (in a forked child, as ``check`` does) into its DAGs' input documents.
+
+    ``executors`` replaces this deployment's ``[core] executor`` for Airflow's own check of the tasks'
+    executors (the samples' deployment: the documents' ``airflow.executors`` are then the caller's to set).
 
     Returns:
         The input documents, in dag_id order, and the file's import errors.
     """
     airflow_info()  # read here, so the forked child inherits it instead of reading after DAG code ran
-    raw_documents, import_errors = _parse_file(path, root, bundle)
+    raw_documents, import_errors = _parse_file(path, root, bundle, executors)
     relative = str(path.relative_to(root))
     errors = [import_errors[relative]] if relative in import_errors else []
     documents = []

@@ -26,12 +26,13 @@ from airflow_policies._files import read_yaml, validation_problems
 from airflow_policies._paths import opa_binary
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.verdict import outcome_of
-from airflow_policies.document.models import BundleInfo, InputDocument
+from airflow_policies.document.models import BundleInfo, ExecutorInfo, InputDocument
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.exceptions import ConfigurationError
 
 __all__ = [
     "FIXTURE_REGISTRY",
+    "SAMPLE_EXECUTORS",
     "RuleSamples",
     "SampleCase",
     "Suite",
@@ -46,6 +47,18 @@ __all__ = [
 
 #: Where the Rego tests keep their registry; samples are judged against the same one by default.
 FIXTURE_REGISTRY = "data.airflow_policies.lib.fixtures_test.registry"
+
+_CELERY = "airflow.providers.celery.executors.celery_executor.CeleryExecutor"
+_KUBERNETES = "airflow.providers.cncf.kubernetes.executors.kubernetes_executor.KubernetesExecutor"
+#: The deployment every sample is parsed in, whatever this machine's own ``[core] executor`` (so golden inputs
+#: are the same everywhere), and the Rego tests' ``fixtures_test.executors``:
+#: ``CeleryExecutor,KubernetesExecutor;team_a=LocalExecutor;team_b=KubernetesExecutor``.
+SAMPLE_EXECUTORS = (
+    ExecutorInfo(team=None, names=["CeleryExecutor", _CELERY]),
+    ExecutorInfo(team=None, names=["KubernetesExecutor", _KUBERNETES]),
+    ExecutorInfo(team="team_a", names=["LocalExecutor", "airflow.executors.local_executor.LocalExecutor"]),
+    ExecutorInfo(team="team_b", names=["KubernetesExecutor", _KUBERNETES]),
+)
 
 
 class _Model(BaseModel):
@@ -121,10 +134,14 @@ def sample_document(folder: Path, case: SampleCase) -> InputDocument:
         ConfigurationError: the sample does not import, or does not hold exactly one DAG.
     """
     path = folder / case.sample
-    documents, errors = parse_documents(path, path.parent, case.bundle)
+    # Airflow's parse-time check of the tasks' executors sees the samples' deployment (every executor as
+    # global: a sample's bundle is not in this machine's bundle configuration, which a team check reads).
+    executors = ",".join(dict.fromkeys(executor.names[0] for executor in SAMPLE_EXECUTORS))
+    documents, errors = parse_documents(path, path.parent, case.bundle, executors)
     if errors or len(documents) != 1:
         raise ConfigurationError(f"sample {path} must define exactly one DAG and import cleanly: {errors or documents}")
-    return documents[0]
+    deployment = documents[0].airflow.model_copy(update={"executors": list(SAMPLE_EXECUTORS)})
+    return documents[0].model_copy(update={"airflow": deployment})
 
 
 def verify_case(

@@ -15,8 +15,10 @@ Merge rules, per connection / variable / pool:
 - Airflow has it without a team and the registry gives it to a team: the registry's narrower rule stays
   (reported as a note). This is how a shared, teamless connection is kept to its real owner.
 
-Executors are added to the teams (or the global section) Airflow configures them for; they never conflict,
-as several teams may run the same executor class.
+Executors are added to the teams Airflow configures them for; they never conflict, as several teams may run
+the same executor class. A global executor is only reported: Airflow lets every team's task name it (and gives
+it a team's task that names a class both have), so which teams may run on it is the registry's decision,
+written into ``global.executors`` by hand.
 """
 
 from __future__ import annotations
@@ -77,17 +79,9 @@ class SyncResult(_Model):
     conflicts: list[Conflict]
 
 
-def _executor_names(module_path: str, alias: str | None) -> list[str]:
-    names = [module_path.rsplit(".", 1)[-1]]
-    if alias and alias not in names:
-        names.insert(0, alias)
-    return names
-
-
 def read_airflow_ownership() -> AirflowOwnership:
     """Read ownership through Airflow's models and configuration (run in Airflow's environment)."""
     from airflow.configuration import conf
-    from airflow.executors.executor_loader import ExecutorLoader
     from airflow.models.connection import Connection
     from airflow.models.dagbundle import DagBundleModel
     from airflow.models.pool import Pool
@@ -95,10 +89,13 @@ def read_airflow_ownership() -> AirflowOwnership:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from airflow_policies.document.builder import configured_executors
+
     executors: dict[str, list[str]] = {}
-    for name in ExecutorLoader.get_executor_names(validate_teams=False):
-        team = executors.setdefault(name.team_name or "", [])
-        team.extend(n for n in _executor_names(name.module_path, name.alias) if n not in team)
+    for executor in configured_executors():
+        team = executors.setdefault(executor.team or "", [])
+        # The alias and the class name, as tasks write them; not the module path.
+        team.extend(n for n in executor.names if "." not in n and n not in team)
     with create_session() as session:
         connections = dict(session.execute(select(Connection.conn_id, Connection.team_name)).all())
         variables = dict(session.execute(select(Variable.key, Variable.team_name)).all())
@@ -141,11 +138,19 @@ def merge(registry: Registry, airflow: AirflowOwnership) -> SyncResult:
                     Conflict(kind=kind, name=name, airflow_team=airflow_team, registry_owners=sorted(owners))
                 )
     for team, names in sorted(airflow.executors.items()):
-        target = merged.global_ if team == "" else _team(merged, team, added)
+        if team == "":
+            notes.extend(
+                f"global executor '{name}': no team's task may run on it until the registry lists it in "
+                "global.executors (Airflow gives it to any team's task that names it)"
+                for name in names
+                if name not in registry.global_.executors
+            )
+            continue
+        target = _team(merged, team, added)
         for name in names:
             if name not in target.executors:
                 target.executors.append(name)
-                added.append(f"{'global' if team == '' else f'teams.{team}'}.executors: {name}")
+                added.append(f"teams.{team}.executors: {name}")
     for team in sorted({t for t in airflow.bundles.values() if t}):
         _team(merged, team, added)
     return SyncResult(registry=merged, added=added, notes=notes, conflicts=conflicts)

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from airflow_policies._config import load_settings
+from airflow_policies._paths import opa_binary
 from airflow_policies.decision.opa_client import OpaEvaluator
 from airflow_policies.local.opa_server import local_opa
-from airflow_policies.policy.samples import fixture_registry, sample_document, suites, verify_case
+from airflow_policies.policy.samples import SAMPLE_EXECUTORS, fixture_registry, sample_document, suites, verify_case
 from tests.conftest import REPO
 
 RULES = REPO / "rego" / "airflow_policies" / "rules"
@@ -45,6 +46,15 @@ def test_sample_matches_its_suite(samples, case, evaluate):
     """The sample, parsed as the runtime parses it, gets the violations, mutations and message its suite states."""
     document = sample_document(samples.folder, case)
     assert verify_case(samples.rule_id, case, document, evaluate) == []
+
+
+def test_samples_run_in_the_rego_tests_deployment():
+    """The executors the samples are parsed with are those the Rego tests' fixture DAGs carry."""
+    query = "data.airflow_policies.lib.fixtures_test.executors"
+    command = [str(opa_binary()), "eval", "--format", "json", "--data", str(REPO / "rego"), query]
+    evaluated = subprocess.run(command, capture_output=True, text=True, check=True)
+    fixture = json.loads(evaluated.stdout)["result"][0]["expressions"][0]["value"]
+    assert fixture == [executor.model_dump(mode="json") for executor in SAMPLE_EXECUTORS]
 
 
 def _golden(*args: str) -> subprocess.CompletedProcess[str]:

@@ -34,6 +34,10 @@ def test_airflow_owned_resources_are_added_to_their_team(registry):
     assert result.registry.global_.pools == ["shared_pool"]
     assert teams["team_b"].executors == ["LocalExecutor", "CeleryExecutor"]
     assert "teams.team_a.connections: team_a_new_db" in result.added
+    # A global executor is the registry's to open to teams: reported, not added.
+    assert result.registry.global_.executors == []
+    closed = "global executor 'LocalExecutor': no team's task may run on it"
+    assert any(note.startswith(closed) for note in result.notes)
     assert any(line.startswith("teams.team_c (a team Airflow knows") for line in result.added)
     # the hand-written parts are untouched
     assert teams["team_a"].queues == registry.teams["team_a"].queues and result.registry.shares == registry.shares

@@ -88,6 +88,31 @@ usable_executors contains executor if some executor in record.executors
 usable_executors contains executor if some executor in registry.global.executors
 
 # METADATA
+# title: The executor the scheduler gives a task
+# scope: document
+# description: |
+#   Which of input.airflow.executors the scheduler runs a task on, found as Airflow 3.3's scheduler finds it
+#   (_try_to_load_executor): a task that names an executor gets the first configured one, global ones first,
+#   that answers to the name and is global or the team's; a task that names none gets its team's first
+#   executor, else the first global one. Undefined when none answers (Airflow then never queues the task).
+executor_for(executor) := found[0] if {
+	is_string(executor)
+	found := [e | some e in input.airflow.executors; executor in e.names; e.team in {null, name}]
+	count(found) > 0
+}
+
+executor_for(null) := _own_executors[0] if count(_own_executors) > 0
+
+executor_for(null) := _global_executors[0] if {
+	count(_own_executors) == 0
+	count(_global_executors) > 0
+}
+
+_own_executors := [e | is_string(name); some e in input.airflow.executors; e.team == name]
+
+_global_executors := [e | some e in input.airflow.executors; e.team == null]
+
+# METADATA
 # title: Usable trigger classes
 # scope: document
 # description: Trigger classpaths (or module prefixes ending in ".") the team lists, and global ones.
