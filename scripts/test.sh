@@ -8,6 +8,7 @@ cd "$root"
 bash scripts/bootstrap.sh
 bash scripts/install-postgres.sh
 bash scripts/install-chromium.sh
+bash scripts/install-redis.sh
 bash scripts/check-rego.sh
 bash scripts/check-python.sh
 exec .venv/bin/python -m pytest "$@"

@@ -3,8 +3,13 @@
 Used by the demo and by integration tests: a fresh ``AIRFLOW_HOME`` with ``[core] multi_team`` on, one
 local DAG bundle per folder mapped to its team, a SQLite metadata DB (or any ``sql_alchemy_conn``), and
 (optionally) the drop-in ``airflow_local_settings.py`` copied to ``$AIRFLOW_HOME/config`` exactly as a
-user would. :meth:`AirflowSandbox.serve` runs the API server and a LocalExecutor scheduler on loopback, and
-a triggerer per team when asked.
+user would. :meth:`AirflowSandbox.serve` runs the API server and the scheduler on loopback, and a triggerer
+per team when asked.
+
+Each team gets its own executor: a LocalExecutor by default, or with ``celery_brokers`` a CeleryExecutor on
+its own broker, whose tasks run on that team's Celery worker (:meth:`AirflowSandbox.worker_env`): a process
+with its own ``AIRFLOW_HOME``, only its team's bundles and broker, and neither the metadata DB's address, the
+JWT secret nor the Fernet key, as it would have on a machine of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +33,25 @@ from typing import Any
 from airflow_policies._paths import drop_in
 from airflow_policies.local.net import accepts, free_loopback_port
 
-__all__ = ["AirflowSandbox", "BundleSpec", "UserSpec"]
+__all__ = ["AirflowSandbox", "BundleSpec", "UserSpec", "machine_name"]
+
+#: What a Celery worker's process must not hold (it needs none of them: the scheduler signs each task's token).
+WORKER_SECRETS = (
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__CORE__FERNET_KEY",
+)
+#: The environment variable naming the machine a sandbox process stands for (see :func:`machine_name`).
+MACHINE_VARIABLE = "AIRFLOW_POLICIES_SANDBOX_MACHINE"
+
+
+def machine_name() -> str:
+    """``[core] hostname_callable`` of the sandbox's workers: the machine each stands for, else this host's name.
+
+    Every worker of the sandbox runs on this one host; each records the machine it stands for as the
+    hostname of the task instances it runs, so a test can tell which team's worker ran a task.
+    """
+    return os.environ.get(MACHINE_VARIABLE) or socket.getfqdn()
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,8 @@ class AirflowSandbox:
         users: SimpleAuthManager users by name (default: Airflow's own ``admin`` with a generated password).
         base_path: the API server's path under ``[api] base_url`` (e.g. ``/airflow``, as behind a reverse proxy);
             tasks then call the Execution API at ``<base_path>/execution/``.
+        celery_brokers: Celery mode: the broker (a ``redis://`` URL without database number) of each team's
+            CeleryExecutor, and of the global one under ``""``; results go to database 1 of the same server.
     """
 
     home: Path
@@ -74,6 +100,7 @@ class AirflowSandbox:
     log_server_port: int = field(default_factory=free_loopback_port)
     users: dict[str, UserSpec] = field(default_factory=dict)
     base_path: str = ""
+    celery_brokers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -101,7 +128,8 @@ class AirflowSandbox:
             }
             for b in self.bundles
         ]
-        executors = ";".join(["LocalExecutor", *(f"{t}=LocalExecutor" for t in self.teams)])
+        executor = "CeleryExecutor" if self.celery_brokers else "LocalExecutor"
+        executors = ";".join([executor, *(f"{t}={executor}" for t in self.teams)])
         execution_api = f"{self.url}/execution/"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))}
         env.update(
@@ -131,6 +159,10 @@ class AirflowSandbox:
                 "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(self.home / "policy-state"),
             }
         )
+        for team, broker in self.celery_brokers.items():
+            section = f"AIRFLOW__{team.upper()}___CELERY__" if team else "AIRFLOW__CELERY__"
+            env[f"{section}BROKER_URL"] = f"{broker}/0"
+            env[f"{section}RESULT_BACKEND"] = f"{broker}/1"
         if self.users:
             env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(
                 ":".join([name, user.role, *(["|".join(user.teams)] if user.teams else [])])
@@ -140,6 +172,36 @@ class AirflowSandbox:
                 self.home / "simple_auth_manager_passwords.json"
             )
         env.update(self.extra_env)
+        return env
+
+    def worker_env(self, team: str) -> dict[str, str]:
+        """The environment of ``team``'s Celery worker: its own ``AIRFLOW_HOME``, its team's bundles and broker
+        only, and none of :data:`WORKER_SECRETS` (nor the metadata DB, the global or other teams' brokers)."""
+        home = self.home / "workers" / team
+        (home / "config").mkdir(parents=True, exist_ok=True)
+        if self.install_drop_in:
+            shutil.copy(drop_in(), home / "config" / "airflow_local_settings.py")
+        own_section = f"AIRFLOW__{team.upper()}___CELERY__"
+        env = {
+            name: value
+            for name, value in self.env.items()
+            if name not in WORKER_SECRETS
+            and not (("___CELERY__" in name or name.startswith("AIRFLOW__CELERY__")) and not name.startswith(own_section))
+        }
+        bundles = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+        env.update(
+            {
+                "AIRFLOW_HOME": str(home),
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+                    [b for b in bundles if b.get("team_name") == team]
+                ),
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_loopback_port()),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.machine_name",
+                MACHINE_VARIABLE: f"{team}-worker",
+                "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(home / "policy-state"),
+            }
+        )
         return env
 
     @property
@@ -192,10 +254,14 @@ class AirflowSandbox:
         timeout: float = 120,
         triggerer_teams: tuple[str, ...] = (),
         dag_processor: bool = False,
+        workers: Mapping[str, Sequence[str]] | None = None,
+        process_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Iterator[None]:
-        """Run the API server (on loopback, ``api_port``) and a LocalExecutor scheduler until the block ends, a
-        triggerer for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers), and
-        with ``dag_processor`` a DAG processor (it parses the bundles again and runs DAG callbacks).
+        """Run the API server (on loopback, ``api_port``) and the scheduler until the block ends, a triggerer
+        for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers), with
+        ``dag_processor`` a DAG processor (it parses the bundles again and runs DAG callbacks), and in Celery
+        mode a Celery worker for each team of ``workers`` (team -> the queues it consumes), named
+        ``worker-<team>``. ``env`` is added to every process's environment, ``process_env[name]`` to one's.
 
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
@@ -205,23 +271,34 @@ class AirflowSandbox:
             "scheduler": [airflow_cli, "scheduler"],
             **{f"triggerer-{team}": [airflow_cli, "triggerer", "--team-name", team] for team in triggerer_teams},
             **({"dag-processor": [airflow_cli, "dag-processor"]} if dag_processor else {}),
+            **{
+                f"worker-{team}": [
+                    airflow_cli, "celery", "worker", "--team", team, "--queues", ",".join(queues),
+                    "--concurrency", "2", "--celery-hostname", f"{team}@%h", "--skip-serve-logs",
+                ]  # fmt: skip
+                for team, queues in (workers or {}).items()
+            },
         }
+        if workers and not self.celery_brokers:
+            raise ValueError("Celery workers need a sandbox with celery_brokers")
         # Each triggerer serves its triggers' logs on a port of its own.
         ports = {name: {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_loopback_port())} for name in commands}
         processes = []
         try:
             for name, command in commands.items():
-                process_env = {
-                    **self.env,
+                base = self.worker_env(name.removeprefix("worker-")) if name.startswith("worker-") else self.env
+                environment = {
+                    **base,
                     **ports[name],
                     "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
                     **(env or {}),
+                    **(process_env or {}).get(name, {}),
                 }
                 with (self.home / f"{name}.log").open("w") as log:
                     # A session of its own, so stopping it also stops the workers and log server it starts.
                     processes.append(
                         subprocess.Popen(
-                            command, env=process_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                            command, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                         )
                     )
             _wait(lambda: accepts(self.api_port) or any(p.poll() is not None for p in processes), timeout)
@@ -318,6 +395,8 @@ def _print_state() -> None:
                 "state": ti.state,
                 "pool": ti.pool,
                 "queue": ti.queue,
+                "executor": ti.executor,
+                "hostname": ti.hostname,
                 "started": ti.start_date is not None,
             }
             for ti in session.scalars(select(TaskInstance))
