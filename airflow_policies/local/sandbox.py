@@ -182,12 +182,12 @@ class AirflowSandbox:
         if self.install_drop_in:
             shutil.copy(drop_in(), home / "config" / "airflow_local_settings.py")
         own_section = f"AIRFLOW__{team.upper()}___CELERY__"
-        env = {
-            name: value
-            for name, value in self.env.items()
-            if name not in WORKER_SECRETS
-            and not (("___CELERY__" in name or name.startswith("AIRFLOW__CELERY__")) and not name.startswith(own_section))
-        }
+
+        def held(name: str) -> bool:
+            celery = "___CELERY__" in name or name.startswith("AIRFLOW__CELERY__")
+            return name not in WORKER_SECRETS and (not celery or name.startswith(own_section))
+
+        env = {name: value for name, value in self.env.items() if held(name)}
         bundles = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
         env.update(
             {
@@ -271,13 +271,7 @@ class AirflowSandbox:
             "scheduler": [airflow_cli, "scheduler"],
             **{f"triggerer-{team}": [airflow_cli, "triggerer", "--team-name", team] for team in triggerer_teams},
             **({"dag-processor": [airflow_cli, "dag-processor"]} if dag_processor else {}),
-            **{
-                f"worker-{team}": [
-                    airflow_cli, "celery", "worker", "--team", team, "--queues", ",".join(queues),
-                    "--concurrency", "2", "--celery-hostname", f"{team}@%h", "--skip-serve-logs",
-                ]  # fmt: skip
-                for team, queues in (workers or {}).items()
-            },
+            **{f"worker-{team}": self._worker_command(team, queues) for team, queues in (workers or {}).items()},
         }
         if workers and not self.celery_brokers:
             raise ValueError("Celery workers need a sandbox with celery_brokers")
@@ -318,6 +312,12 @@ class AirflowSandbox:
                     process.wait()
                 # Children outliving their parent (LocalExecutor workers, serve-logs) are stopped too.
                 _signal_group(process, signal.SIGKILL)
+
+    @staticmethod
+    def _worker_command(team: str, queues: Sequence[str]) -> list[str]:
+        airflow_cli = str(Path(sys.executable).with_name("airflow"))
+        worker = [airflow_cli, "celery", "worker", "--team", team, "--queues", ",".join(queues)]
+        return [*worker, "--concurrency", "2", "--celery-hostname", f"{team}@%h", "--skip-serve-logs"]
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
         """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``, ...) wrote."""
