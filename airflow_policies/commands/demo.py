@@ -11,8 +11,9 @@ import signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from airflow_policies._paths import example_dags, example_registry, example_rollout
 from airflow_policies.commands.common import (
@@ -119,12 +120,68 @@ def _serve(sandbox: AirflowSandbox) -> None:
                 time.sleep(3600)
 
 
+_TERMINAL = {"success", "failed", "upstream_failed", "skipped"}
+
+
+def _celery_sandbox(stack: ExitStack, home: Path, bundles: list[BundleSpec], opa_url: str) -> AirflowSandbox:
+    """The per-team Celery deployment: PostgreSQL, a private Redis broker per team (and the global one)."""
+    from airflow_policies.local.postgres_server import local_postgres
+    from airflow_policies.local.redis_server import local_redis
+
+    print("Starting PostgreSQL and a Redis broker per team (and one for the global CeleryExecutor) ...", flush=True)
+    return AirflowSandbox(
+        home=home,
+        bundles=bundles,
+        opa_url=opa_url,
+        users=_USERS,
+        database_url=stack.enter_context(local_postgres()),
+        celery_brokers={team: stack.enter_context(local_redis()) for team in ("", "team_a", "team_b")},
+    )
+
+
+def _run_on_workers(sandbox: AirflowSandbox, state: dict[str, Any]) -> None:
+    """Run every admitted team DAG once on the per-team Celery workers and print where each task ran."""
+    from airflow_policies.policy.registry import load_registry
+
+    registry = load_registry(example_registry())
+    workers = {team: registry.teams[team].queues for team in sandbox.teams}
+    for name, slots in (("team_a_pool", "8"), ("team_b_pool", "8"), ("airflow_policies_quarantine", "0")):
+        sandbox.airflow("pools", "set", name, slots, "demo")
+    dag_ids = sorted(
+        dag_id
+        for dag_id, dag in state["dags"].items()
+        if not dag["has_import_errors"] and any(b.name == dag["bundle"] and b.team for b in sandbox.bundles)
+    )
+    print(f"\nRunning {', '.join(dag_ids)} on CeleryExecutor: a worker per team, consuming {workers} ...", flush=True)
+    with sandbox.serve(workers=workers):
+        for dag_id in dag_ids:
+            sandbox.airflow("dags", "trigger", dag_id, "--run-id", "demo")
+
+        def settled(current: dict[str, Any]) -> bool:
+            tis = [ti for ti in current["task_instances"] if ti["run_id"] == "demo"]
+            return bool(tis) and all(ti["state"] in _TERMINAL or not ti["queue"] for ti in tis)
+
+        with contextlib.suppress(TimeoutError):
+            sandbox.wait_for(settled, timeout=240)
+        tis = [ti for ti in sandbox.state()["task_instances"] if ti["run_id"] == "demo"]
+    rows = [
+        (ti["dag_id"], ti["task_id"], str(ti["state"]), ti["queue"], ti["hostname"] or "(not run)", ti["pool"])
+        for ti in sorted(tis, key=lambda t: (t["dag_id"], t["task_id"]))
+    ]
+    header = ("DAG", "TASK", "STATE", "QUEUE", "WORKER THAT RAN IT", "POOL")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    print()
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 def run_demo(
     workdir: Path | None = None,
     *,
     opa_decision_log: Path | None = None,
     bundle_mode: bool = False,
     serve: bool = False,
+    executor: Literal["local", "celery"] = "local",
 ) -> int:
     """Run the demo and print a table of outcomes; returns the process exit code.
 
@@ -133,6 +190,8 @@ def run_demo(
         opa_decision_log: switch on OPA's own decision logging, into this file.
         bundle_mode: OPA pulls the policy as a signed bundle from a local bundle server, as in production.
         serve: then run the API server (UI and Policies page) until interrupted.
+        executor: ``celery`` runs the admitted DAGs on a per-team CeleryExecutor deployment (a Redis broker and
+            a Celery worker per team, PostgreSQL) and prints the queue and the worker of every task.
     """
     home = workdir or Path(tempfile.mkdtemp(prefix="airflow-policies-demo-"))
     if workdir and home.exists():
@@ -145,8 +204,11 @@ def run_demo(
         if bundle_mode
         else local_opa(example_registry(), rollout=example_rollout(), decision_log=opa_decision_log)
     )
-    with opa as url:
-        sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url, users=_USERS)
+    with opa as url, ExitStack() as stack:
+        if executor == "celery":
+            sandbox = _celery_sandbox(stack, home, bundles, url)
+        else:
+            sandbox = AirflowSandbox(home=home, bundles=bundles, opa_url=url, users=_USERS)
         print(f"OPA at {url}; AIRFLOW_HOME={home} (multi_team on, drop-in installed)", flush=True)
         print("airflow db migrate; airflow teams create team_a team_b ...", flush=True)
         sandbox.initialise()
@@ -155,6 +217,8 @@ def run_demo(
         state = sandbox.state()
         print()
         print(_table(_rows(sandbox, state)))
+        if executor == "celery":
+            _run_on_workers(sandbox, state)
         if serve:
             _serve(sandbox)
     print("OPA stopped.")
@@ -176,6 +240,12 @@ def register(commands: Subcommands) -> None:
     demo.add_argument(
         "--serve", action="store_true", help="then run Airflow's API server (UI, Policies page) until Ctrl-C"
     )
+    demo.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="celery: also run the admitted DAGs on a Celery worker per team, each on its own Redis broker",
+    )
     demo.set_defaults(handler=_run)
 
 
@@ -186,5 +256,9 @@ def _run(args: argparse.Namespace) -> int:
             "--opa-decision-log is for the default mode; in bundle mode OPA's log is in the workdir"
         )
     return run_demo(
-        args.workdir, opa_decision_log=args.opa_decision_log, bundle_mode=args.bundle_mode, serve=args.serve
+        args.workdir,
+        opa_decision_log=args.opa_decision_log,
+        bundle_mode=args.bundle_mode,
+        serve=args.serve,
+        executor=args.executor,
     )
