@@ -57,7 +57,7 @@ with create_session() as session:
         select(XComModel.task_id, XComModel.value)
         .where(XComModel.run_id == {run_id!r}, XComModel.key == "return_value")
     )
-    printed = {{task_id: float(str(value).strip('"')) for task_id, value in rows}}
+    printed = {{task_id: float(str(value).strip('"')) for task_id, value in rows if str(value).strip('"')}}
     print(json.dumps([
         [ti.state, ti.queued_dttm.timestamp(), printed.get(ti.task_id), ti.end_date.timestamp()] for ti in tis
     ]))

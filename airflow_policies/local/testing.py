@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["reload_configuration"]
+__all__ = ["WORKER_STARTUP", "reload_configuration"]
 
 
 def reload_configuration() -> None:
@@ -32,3 +32,34 @@ def reload_configuration() -> None:
         execution_api.VERDICTS,
     ):
         cache.clear()
+
+
+#: What a worker's task process does at start-up (``python -c WORKER_STARTUP dag_id task_id bundle path``), with
+#: the StartupDetails the supervisor would send: re-parse the DAG file, and print the task's routing as JSON.
+WORKER_STARTUP = """
+import datetime, json, sys, uuid
+import structlog
+from airflow.sdk.api.datamodels._generated import BundleInfo, TaskInstance, TIRunContext
+from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+from airflow.sdk.execution_time.comms import StartupDetails
+from airflow.sdk.execution_time.task_runner import parse
+
+dag_id, task_id, bundle, path = sys.argv[1:5]
+details = StartupDetails.model_construct(
+    ti=TaskInstance(id=uuid.uuid4(), task_id=task_id, dag_id=dag_id, run_id="manual", try_number=1,
+                    dag_version_id=uuid.uuid4()),
+    dag_rel_path=path,
+    bundle_info=BundleInfo(name=bundle),
+    start_date=datetime.datetime.now(datetime.timezone.utc),
+    # Past the start-up reschedule limit, so a missing DAG fails the task at once.
+    ti_context=TIRunContext.model_construct(max_tries=0, task_reschedule_count=99),
+    sentry_integration="",
+)
+with _airflow_parsing_context_manager(dag_id=dag_id, task_id=task_id):
+    try:
+        ti = parse(details, structlog.get_logger())
+    except SystemExit as exit:
+        print(json.dumps({"exit": exit.code}))
+    else:
+        print(json.dumps({"queue": ti.task.queue, "pool": ti.task.pool}))
+"""
