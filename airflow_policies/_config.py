@@ -92,9 +92,11 @@ class Settings(BaseModel):
         examples=[{"worker": "open"}],
     )
     disabled_points: frozenset[EnforcementPoint] = Field(
-        default_factory=frozenset,
-        description="Enforcement points that decide nothing (every DAG, task instance or read passes them).",
-        examples=[["execution_api"]],
+        default=frozenset({"worker"}),
+        description="Enforcement points that decide nothing (every DAG, task instance or read passes them). "
+        "The worker's re-parse at task start is off by default: DAG code runs before it, so it is no boundary, "
+        "and the scheduler and the Execution API decide the same DAG where no DAG code runs; [] turns it on.",
+        examples=[["worker", "execution_api"]],
     )
     decision_cache_seconds: float = Field(
         default=60.0,

@@ -1,5 +1,6 @@
 """The worker path: at every task start the task runner re-parses the DAG file
-(``task_runner.parse`` -> ``BundleDagBag`` inside the parsing context) and the policy runs again there."""
+(``task_runner.parse`` -> ``BundleDagBag`` inside the parsing context), and with the ``worker`` point switched
+on (it is off by default) the policy runs again there."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirflowSa
             home=home / "airflow",
             bundles=[BundleSpec("team_a_dags", EXAMPLE_DAGS / "team_a", "team_a")],
             opa_url=url,
+            extra_env={WORKER_POINT: "[]"},
         )
         sandbox.initialise()
         yield sandbox, decision_log
@@ -46,6 +48,9 @@ def _start_task(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+WORKER_POINT = "AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS"
+
+
 def _decisions(log: Path, dag_id: str) -> list[dict]:
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     return [
@@ -62,6 +67,21 @@ def test_worker_runs_the_routed_task(worker):
     assert _start_task(sandbox, "team_a__etl", "load", "etl.py") == {"queue": "team_a", "pool": "team_a_pool"}
     (document,) = [d for d in _decisions(log, "team_a__etl") if d["enforcement_point"] == "worker"]
     assert document["bundle"] == {"name": "team_a_dags", "team": "team_a"}
+
+
+def test_by_default_the_worker_decides_nothing(worker, tmp_path):
+    """With disabled_points unset, the re-parse at task start makes no decision: the violating DAG starts
+    unrouted there (the scheduler re-check and the Execution API guard decide it where no DAG code runs)."""
+    sandbox, _ = worker
+    log = tmp_path / "decisions.jsonl"
+    defaults = {name: value for name, value in sandbox.env.items() if name != WORKER_POINT}
+    command = [sys.executable, "-c", WORKER_STARTUP, "team_a__borrow_connection", "query_warehouse", "team_a_dags",
+               "borrow_connection.py"]  # fmt: skip
+    defaults["AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG"] = str(log)
+    result = subprocess.run(command, env=defaults, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"queue": "default", "pool": "default_pool"}
+    assert not log.exists() or log.read_text() == ""
 
 
 def test_worker_refuses_to_start_a_violating_task(worker):
