@@ -157,9 +157,15 @@ def _run_on_workers(sandbox: AirflowSandbox, state: dict[str, Any]) -> None:
         for dag_id in dag_ids:
             sandbox.airflow("dags", "trigger", dag_id, "--run-id", "demo")
 
+        team_of = {dag_id: _team(sandbox, dag["bundle"]) for dag_id, dag in state["dags"].items()}
+
+        def stranded(ti: dict[str, Any]) -> bool:
+            # On a queue its team's worker does not consume: its team's broker holds it, and no worker ever will.
+            return ti["state"] == "queued" and ti["queue"] not in workers.get(team_of.get(ti["dag_id"]) or "", [])
+
         def settled(current: dict[str, Any]) -> bool:
             tis = [ti for ti in current["task_instances"] if ti["run_id"] == "demo"]
-            return bool(tis) and all(ti["state"] in _TERMINAL or not ti["queue"] for ti in tis)
+            return bool(tis) and all(ti["state"] in _TERMINAL or stranded(ti) for ti in tis)
 
         with contextlib.suppress(TimeoutError):
             sandbox.wait_for(settled, timeout=240)
@@ -173,6 +179,15 @@ def _run_on_workers(sandbox: AirflowSandbox, state: dict[str, Any]) -> None:
     print()
     for row in (header, *rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    for ti in filter(stranded, tis):
+        print(
+            f"{ti['dag_id']}.{ti['task_id']} waits on queue '{ti['queue']}' of its own team's broker, which no worker "
+            "consumes: another team's worker listens on that team's broker only."
+        )
+
+
+def _team(sandbox: AirflowSandbox, bundle_name: str | None) -> str | None:
+    return next((b.team for b in sandbox.bundles if b.name == bundle_name), None)
 
 
 def run_demo(
