@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
     from airflow.serialization.definitions.dag import SerializedDAG
 
-__all__ = ["airflow_info", "build_input", "configured_executors", "executor_names"]
+__all__ = ["airflow_info", "build_input", "configured_executors", "executor_names", "forget_loaded_executors"]
 
 TASK_CALLBACK_EVENTS = (
     "on_execute_callback",
@@ -78,13 +78,44 @@ def airflow_info() -> AirflowInfo:
 
 
 def configured_executors() -> list[ExecutorInfo]:
-    """``[core] executor`` as Airflow's ExecutorLoader parses it, in the order the scheduler searches it."""
+    """``[core] executor`` as Airflow's ExecutorLoader parses it, in the order the scheduler searches it.
+
+    Empty when ``[core] multi_team`` is off: Airflow then has no team executors and gives every task a global
+    one, and the teams are the policy's alone (``bundle_teams``), e.g. for ``check`` in CI.
+    """
     from airflow.executors.executor_loader import ExecutorLoader
 
+    if not conf.getboolean("core", "multi_team", fallback=False):
+        return []
     return [
         ExecutorInfo(team=name.team_name, names=executor_names(name.module_path, name.alias))
         for name in ExecutorLoader.get_executor_names(validate_teams=False)
     ]
+
+
+#: Where Airflow's ExecutorLoader keeps ``[core] executor`` once it has read it (for the life of the process).
+_EXECUTOR_LOADER_CACHES = (
+    "_executor_names",
+    "_alias_to_executors_per_team",
+    "_module_to_executors_per_team",
+    "_classname_to_executors_per_team",
+    "_team_name_to_executors",
+)
+
+
+def forget_loaded_executors() -> None:
+    """Make Airflow's ExecutorLoader read ``[core] executor`` again (after the configuration changed).
+
+    Raises:
+        RuntimeError: Airflow no longer keeps the executors where this expects them.
+    """
+    from airflow.executors import executor_loader
+
+    missing = [name for name in _EXECUTOR_LOADER_CACHES if not hasattr(getattr(executor_loader, name, None), "clear")]
+    if missing:
+        raise RuntimeError(f"Airflow's ExecutorLoader no longer keeps {missing}: cannot read [core] executor again")
+    for name in _EXECUTOR_LOADER_CACHES:
+        getattr(executor_loader, name).clear()
 
 
 def executor_names(module_path: str, alias: str | None) -> list[str]:

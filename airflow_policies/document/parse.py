@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from airflow_policies.document.builder import airflow_info, build_input
+from airflow_policies.document.builder import airflow_info, build_input, forget_loaded_executors
 from airflow_policies.document.models import BundleInfo, InputDocument
 
 __all__ = ["parse_documents"]
@@ -26,21 +26,9 @@ _FILE_TIMEOUT_SECONDS = 300
 def _configure_executors(executors: str) -> None:
     """Make this (forked) process's Airflow see ``[core] executor = executors``, as it checks DAGs' executors."""
     from airflow.configuration import conf
-    from airflow.executors import executor_loader
 
-    caches = (
-        "_executor_names",
-        "_alias_to_executors_per_team",
-        "_module_to_executors_per_team",
-        "_classname_to_executors_per_team",
-        "_team_name_to_executors",
-    )
-    missing = [name for name in caches if not hasattr(getattr(executor_loader, name, None), "clear")]
-    if missing:
-        raise RuntimeError(f"Airflow's ExecutorLoader no longer keeps {missing}: cannot parse in another deployment")
     conf.set("core", "executor", executors)
-    for name in caches:
-        getattr(executor_loader, name).clear()
+    forget_loaded_executors()
 
 
 def _parse_in_child(

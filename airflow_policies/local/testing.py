@@ -19,6 +19,7 @@ def reload_configuration() -> None:
 
     _config.settings.cache_clear()
     builder.airflow_info.cache_clear()
+    builder.forget_loaded_executors()
     decide._evaluator.cache_clear()
     decide._breaker.cache_clear()
     decide._wasm_evaluate.cache_clear()

@@ -72,7 +72,7 @@ def parse(opa_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pars
             }
         ]
         monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
-        monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor")
+        monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor;team_b=LocalExecutor")
         monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(config))
         monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__OPA_URL", url)
         for name, value in (env or {}).items():

@@ -124,8 +124,15 @@ def test_dag_code_cannot_switch_the_check_off(tmp_path):
     assert {"queues.foreign_queue", "pools.foreign_pool"} <= rules
 
 
-def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
-    """Without --team, the bundle's team is read from Airflow's dag_bundle_config_list."""
+@pytest.mark.parametrize(
+    ("executors", "publish"),
+    [("LocalExecutor;team_b=LocalExecutor", "mutated"), ("LocalExecutor", "rejected")],
+    ids=["team-executor", "global-executor-only"],
+)
+def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on(executors, publish):
+    """Without --team, the bundle's team is read from Airflow's dag_bundle_config_list; and the deployment's
+    [core] executor decides where team B's tasks would run: without an executor of its own, on the global
+    LocalExecutor, which the example registry opens to no team (executors.global_executor)."""
     bundles = [
         {
             "name": "team_b_dags",
@@ -134,7 +141,11 @@ def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
             "team_name": "team_b",
         }
     ]
-    env = {"AIRFLOW__CORE__MULTI_TEAM": "True", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles)}
+    env = {
+        "AIRFLOW__CORE__MULTI_TEAM": "True",
+        "AIRFLOW__CORE__EXECUTOR": executors,
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+    }
     result = _check(
         str(EXAMPLE_DAGS / "team_b"),
         "--bundle",
@@ -148,10 +159,13 @@ def test_team_comes_from_airflow_bundle_config_when_multi_team_is_on():
     report = _json(result)
     assert report["team"] == "team_b"
     assert _outcomes(report) == {
-        "team_b__publish": "mutated",
+        "team_b__publish": publish,
         "team_b__reach_across": "rejected",
         "team_b__borrow_gpu": "rejected",
     }
+    dags = [d for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_b__publish"]
+    rules = {v["rule"] for dag in dags for v in dag["violations"]}
+    assert rules == ({"executors.global_executor"} if publish == "rejected" else set())
 
 
 @pytest.mark.parametrize(
