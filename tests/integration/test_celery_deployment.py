@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -34,6 +34,12 @@ RUNS = ("team_a__routed", "team_b__routed", "team_a__reads_team_b_conn", "team_a
         "team_a__bypass_foreign_queue")  # fmt: skip
 
 
+class Deployment(NamedTuple):
+    sandbox: AirflowSandbox
+    settled: dict[str, Any]
+    """What the metadata DB held once every run had finished (read once for the tests that only look)."""
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = yaml.safe_load((REPO / "examples" / "registry.yaml").read_text())
@@ -45,7 +51,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def deployment(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowSandbox]:
+def deployment(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """The deployment, its DAGs parsed, every DAG of interest run once to the end."""
     with ExitStack() as stack:
         opa_url = stack.enter_context(local_opa(registry))
@@ -62,13 +68,8 @@ def deployment(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             celery_brokers=brokers,
         )
         sandbox.initialise()
-        sandbox.airflow("pools", "set", "team_a_pool", "4", "team A", "--team-name", "team_a")
-        sandbox.airflow("pools", "set", "team_b_pool", "4", "team B", "--team-name", "team_b")
-        sandbox.airflow("pools", "set", QUARANTINE, "0", "task instances airflow-policies rejects")
-        sandbox.airflow("connections", "add", "team_a_postgres", "--conn-uri", "postgres://team-a-host/db")
-        sandbox.airflow("connections", "add", "team_b_warehouse", "--conn-uri", "postgres://team-b-host/db")
-        for bundle in ("team_a_dags", "team_b_dags"):
-            sandbox.airflow("dag-processor", "--num-runs", "1", "--bundle-name", bundle, timeout=300)
+        sandbox.python(_POOLS_AND_CONNECTIONS)
+        sandbox.airflow("dag-processor", "--num-runs", "1", "-B", "team_a_dags", "-B", "team_b_dags", timeout=300)
         # DAG code can switch the parse-time check off; here the DAG processor's manager is off too, so only the
         # scheduler's re-check stands between this bundle's DAGs and the workers.
         bypass = {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": '["dag_processor", "dag_processor_manager"]'}
@@ -77,10 +78,31 @@ def deployment(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         for name in bypass:
             del sandbox.extra_env[name]
         with sandbox.serve(workers={"team_a": ["team_a"], "team_b": ["team_b"]}):
-            for dag_id in RUNS:
-                sandbox.airflow("dags", "trigger", dag_id, "--run-id", "proof")
-            sandbox.wait_for(lambda state: _settled(state), timeout=300)
-            yield sandbox
+            sandbox.python(_TRIGGER)
+            yield Deployment(sandbox, sandbox.wait_for(_settled, timeout=300))
+
+
+# One Airflow process for what would take five CLI calls (each imports Airflow anew).
+_POOLS_AND_CONNECTIONS = f"""
+from airflow.models.connection import Connection
+from airflow.models.pool import Pool
+from airflow.utils.session import create_session
+
+with create_session() as session:
+    Pool.create_or_update_pool("team_a_pool", 4, "team A", include_deferred=False, team_name="team_a", session=session)
+    Pool.create_or_update_pool("team_b_pool", 4, "team B", include_deferred=False, team_name="team_b", session=session)
+    Pool.create_or_update_pool({QUARANTINE!r}, 0, "rejected", include_deferred=False, session=session)
+    session.add(Connection(conn_id="team_a_postgres", uri="postgres://team-a-host/db"))
+    session.add(Connection(conn_id="team_b_warehouse", uri="postgres://team-b-host/db"))
+"""
+# Each DAG of RUNS triggered once, as `airflow dags trigger --run-id proof` does.
+_TRIGGER = f"""
+from airflow.api.common.trigger_dag import trigger_dag
+from airflow.utils.types import DagRunTriggeredByType
+
+for dag_id in {RUNS!r}:
+    trigger_dag(dag_id, triggered_by=DagRunTriggeredByType.CLI, run_id="proof")
+"""
 
 
 def _settled(state: dict[str, Any]) -> bool:
@@ -90,14 +112,14 @@ def _settled(state: dict[str, Any]) -> bool:
     return set(RUNS) <= runs and all(ti["state"] in TERMINAL or ti["pool"] == QUARANTINE for ti in tis)
 
 
-def _task_instances(sandbox: AirflowSandbox, dag_id: str) -> dict[str, dict[str, Any]]:
-    return {ti["task_id"]: ti for ti in sandbox.state()["task_instances"] if ti["dag_id"] == dag_id}
+def _task_instances(state: dict[str, Any], dag_id: str) -> dict[str, dict[str, Any]]:
+    return {ti["task_id"]: ti for ti in state["task_instances"] if ti["dag_id"] == dag_id}
 
 
 def test_each_teams_tasks_run_only_on_its_own_worker(deployment):
     """Left on the default queue, each team's tasks are routed to its queue and run on its worker."""
     for team in ("team_a", "team_b"):
-        tis = _task_instances(deployment, f"{team}__routed")
+        tis = _task_instances(deployment.settled, f"{team}__routed")
         assert {(ti["state"], ti["queue"], ti["hostname"]) for ti in tis.values()} == {
             ("success", team, f"{team}-worker")
         }, tis
@@ -106,16 +128,16 @@ def test_each_teams_tasks_run_only_on_its_own_worker(deployment):
 def test_workers_hold_no_key_of_the_deployment(deployment):
     """What a task on a team's worker finds: none of the deployment's JWT secret, Fernet key or metadata DB
     address (a worker's own generated defaults are not the deployment's), and only its team's bundles."""
-    found = json.loads(deployment.python(_INVENTORIES).splitlines()[-1])
-    deployment_keys = {_digest(deployment.env[name]) for name in WORKER_SECRETS}
+    found = json.loads(deployment.sandbox.python(_INVENTORIES).splitlines()[-1])
+    deployment_keys = {_digest(deployment.sandbox.env[name]) for name in WORKER_SECRETS}
     for team in ("team_a", "team_b"):
         inventory = found[f"{team}__routed"]
         held = {inventory["jwt_secret"], inventory["fernet_key"], inventory["sql_alchemy_conn"]}
         assert not held & deployment_keys, inventory
-        bundles = sorted(b.name for b in deployment.bundles if b.team == team)
+        bundles = sorted(b.name for b in deployment.sandbox.bundles if b.team == team)
         assert inventory["bundles"] == bundles
     for team in ("team_a", "team_b"):
-        env = deployment.worker_env(team)
+        env = deployment.sandbox.worker_env(team)
         assert not set(WORKER_SECRETS) & set(env)
         assert [name for name in env if "CELERY__" in name] == [
             f"AIRFLOW__{team.upper()}___CELERY__BROKER_URL",
@@ -142,7 +164,7 @@ with create_session() as session:
 
 def test_foreign_queue_and_global_executor_are_rejected_at_parse_time(deployment):
     """A team A DAG naming team B's queue, or an executor the scheduler resolves to the global one."""
-    state = deployment.state()
+    state = deployment.settled
     errors = {Path(e["file"]).name: e["message"] for e in state["import_errors"] if e["bundle"] == "team_a_dags"}
     assert "queues.foreign_queue" in errors["names_team_b_queue.py"]
     message = errors["names_global_executor.py"]
@@ -154,20 +176,20 @@ def test_the_scheduler_recheck_holds_where_parse_time_checks_were_off(deployment
     """With the DAG processor's checks off, team A's DAG on team B's queue was persisted: the scheduler
     quarantines its task instance, so it never starts (team B's worker never runs team A's code); the unrouted
     one is routed to team A's queue and runs on team A's worker."""
-    foreign = _task_instances(deployment, "team_a__bypass_foreign_queue")["run_on_team_b"]
+    foreign = _task_instances(deployment.settled, "team_a__bypass_foreign_queue")["run_on_team_b"]
     assert (foreign["pool"], foreign["started"], foreign["hostname"]) == (QUARANTINE, False, "")
-    routed = _task_instances(deployment, "team_a__bypass_default_queue")["run_unrouted"]
+    routed = _task_instances(deployment.settled, "team_a__bypass_default_queue")["run_unrouted"]
     assert (routed["state"], routed["queue"], routed["hostname"]) == ("success", "team_a", "team_a-worker")
 
 
 def test_the_guard_refuses_a_celery_tasks_cross_team_call(deployment):
     """On team A's worker, reading team B's connection is refused by the API server's guard; team A's own is not."""
-    tis = _task_instances(deployment, "team_a__reads_team_b_conn")
+    tis = _task_instances(deployment.settled, "team_a__reads_team_b_conn")
     assert (tis["attack"]["state"], tis["control"]["state"]) == ("failed", "success")
     assert tis["attack"]["hostname"] == "team_a-worker"
     refused = [
         d
-        for d in deployment.decisions("api-server")
+        for d in deployment.sandbox.decisions("api-server")
         if d.get("outcome") == "rejected" and "connections.foreign_connection" in json.dumps(d)
     ]
     assert refused, "no refusal of the connection read in the API server's decision log"
@@ -177,17 +199,17 @@ def test_a_workload_on_the_wrong_teams_worker_is_refused_there(deployment):
     """Team A's quarantined task instance, marked queued and published to team B's broker and queue as a
     misrouting would: team B's worker has no team A bundle, so team A's code is never loaded there and the task
     instance fails. (Airflow lets that worker mark it running first: its hostname is team B's worker's.)"""
-    deployment.python(_PUBLISH_TO_TEAM_B)
-    deployment.wait_for(
+    deployment.sandbox.python(_PUBLISH_TO_TEAM_B)
+    deployment.sandbox.wait_for(
         lambda state: any(
             ti["dag_id"] == "team_a__bypass_foreign_queue" and ti["state"] in TERMINAL for ti in state["task_instances"]
         ),
         timeout=120,
     )
-    ti = _task_instances(deployment, "team_a__bypass_foreign_queue")["run_on_team_b"]
+    ti = _task_instances(deployment.sandbox.state(), "team_a__bypass_foreign_queue")["run_on_team_b"]
     assert (ti["state"], ti["hostname"]) == ("failed", "team_b-worker")
     task_log = next(
-        (deployment.home / "workers" / "team_b" / "logs").glob("dag_id=team_a__bypass_foreign_queue/**/*.log")
+        (deployment.sandbox.home / "workers" / "team_b" / "logs").glob("dag_id=team_a__bypass_foreign_queue/**/*.log")
     )
     assert "Requested bundle 'team_a_bypass' is not configured" in task_log.read_text()
     assert "team A code" not in task_log.read_text()
