@@ -33,7 +33,7 @@ from typing import Any
 from airflow_policies._paths import drop_in
 from airflow_policies.local.net import accepts, free_loopback_port
 
-__all__ = ["AirflowSandbox", "BundleSpec", "UserSpec", "machine_name"]
+__all__ = ["WORKER_SECRETS", "AirflowSandbox", "BundleSpec", "UserSpec", "machine_name"]
 
 #: What a Celery worker's process must not hold (it needs none of them: the scheduler signs each task's token).
 WORKER_SECRETS = (
@@ -255,13 +255,12 @@ class AirflowSandbox:
         triggerer_teams: tuple[str, ...] = (),
         dag_processor: bool = False,
         workers: Mapping[str, Sequence[str]] | None = None,
-        process_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Iterator[None]:
         """Run the API server (on loopback, ``api_port``) and the scheduler until the block ends, a triggerer
         for each of ``triggerer_teams`` (in multi-team mode a triggerer runs one team's triggers), with
         ``dag_processor`` a DAG processor (it parses the bundles again and runs DAG callbacks), and in Celery
         mode a Celery worker for each team of ``workers`` (team -> the queues it consumes), named
-        ``worker-<team>``. ``env`` is added to every process's environment, ``process_env[name]`` to one's.
+        ``worker-<team>``. ``env`` is added to every process's environment.
 
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
@@ -286,7 +285,6 @@ class AirflowSandbox:
                     **ports[name],
                     "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(self.home / f"{name}-decisions.jsonl"),
                     **(env or {}),
-                    **(process_env or {}).get(name, {}),
                 }
                 with (self.home / f"{name}.log").open("w") as log:
                     # A session of its own, so stopping it also stops the workers and log server it starts.

@@ -3,6 +3,7 @@ trigger, reduced to what matters here: which connection it reaches, at run time,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -89,4 +90,8 @@ class ChannelProbeTrigger(BaseTrigger):
 async def escape(**kwargs: Any) -> str:
     """What a callable named to Airflow's CallbackTrigger runs in the triggerer: anything at all."""
     record_channel_probe("callback_trigger", {"ran": {"in": "the triggerer"}})
+    # Fired at once, the trigger can resume the task before the scheduler has handled the executor's report of
+    # the deferral; Airflow 3.3 then fails the task instance ("finished with state success, but the task
+    # instance's state attribute is queued"). A few seconds keep that race out of the attack's outcome.
+    await asyncio.sleep(5)
     return "ran"
