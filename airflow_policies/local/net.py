@@ -1,10 +1,22 @@
-"""Loopback ports for the servers this tool starts itself (OPA, PostgreSQL, Airflow's API server)."""
+"""The servers this tool starts itself on loopback (OPA, PostgreSQL, Redis, Airflow's API server): their ports,
+and stopping them."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 
-__all__ = ["accepts", "free_loopback_port"]
+__all__ = ["accepts", "free_loopback_port", "stop"]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server this tool started: SIGTERM, and SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_loopback_port() -> int:

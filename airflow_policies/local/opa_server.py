@@ -15,7 +15,7 @@ import requests
 
 from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
-from airflow_policies.local.net import free_loopback_port
+from airflow_policies.local.net import free_loopback_port, stop
 from airflow_policies.policy.revision import META_DATA_PATH, REGISTRY_DATA_PATH, ROLLOUT_DATA_PATH, policy_revision
 from airflow_policies.policy.rollout import load_rollout
 from airflow_policies.policy.rule_index import declared_rules
@@ -147,12 +147,7 @@ def _running(command: list[str], url: str, log: Path | None, *, keep_log: bool) 
         _wait_ready(url, process, log)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if not keep_log:
             log.unlink(missing_ok=True)
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from airflow_policies.exceptions import ConfigurationError
-from airflow_policies.local.net import free_loopback_port
+from airflow_policies.local.net import free_loopback_port, stop
 
 __all__ = ["local_redis"]
 
@@ -55,12 +55,7 @@ def local_redis() -> Iterator[str]:
         _wait_until_ready(process, url, workdir)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
