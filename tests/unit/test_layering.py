@@ -23,13 +23,14 @@ LAYERS = {
     "document": 2,
     "_config": 3,
     "decision": 4,
-    "policy": 5,
-    "enforcement": 5,
-    "local": 6,
-    "ui": 6,
-    "commands": 7,
-    "cli": 8,
-    "provider_info": 8,
+    "posture": 5,
+    "policy": 6,
+    "enforcement": 6,
+    "local": 7,
+    "ui": 7,
+    "commands": 8,
+    "cli": 9,
+    "provider_info": 9,
 }
 
 
