@@ -16,7 +16,9 @@ from airflow_policies.commands.report import CheckReport
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.document.models import InputDocument
+from airflow_policies.enforcement.audit_log import RuntimeRefusal
 from airflow_policies.policy.rollout import Rollout
+from airflow_policies.posture.models import PostureReport
 from airflow_policies.ui.report import PolicyReport
 
 __all__ = ["SCHEMAS", "register"]
@@ -29,6 +31,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "decision-log": DecisionRecord,
     "rollout": Rollout,
     "policy-report": PolicyReport,
+    "posture-report": PostureReport,
+    "runtime-refusal": RuntimeRefusal,
 }
 
 

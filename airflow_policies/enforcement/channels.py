@@ -58,6 +58,7 @@ from airflow_policies.decision.models import Violation
 from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, InputDocument
+from airflow_policies.enforcement.audit_log import RuntimeRefusal, record_refusal
 from airflow_policies.enforcement.execution_api import (
     CallVerdict,
     DbAssets,
@@ -228,12 +229,30 @@ def judge_channel_call(caller: Caller, call: Call) -> CallVerdict:
         document = with_call(baseline.document, CHANNEL_TASK, call, DbAssets(session))
     record = decide(document)
     if not record.decided:
-        return CallVerdict(record.admitted, f"{caller.describe()} may not {call.describe()}: {record.error}")
+        verdict = CallVerdict(record.admitted, f"{caller.describe()} may not {call.describe()}: {record.error}")
+        if not verdict.allowed:
+            _record_refusal(caller, [], verdict)
+        return verdict
     denials = [v for v in record.violations if v.effect == "deny" and _denial(v) not in baseline.denials]
     reasons = "; ".join(f"[{v.rule}] {v.message}" for v in denials)
     verdict = CallVerdict(not denials, f"{caller.describe()} may not {call.describe()}: {reasons}")
+    if denials:
+        _record_refusal(caller, denials, verdict)
     VERDICTS.put((caller, call), verdict)
     return verdict
+
+
+def _record_refusal(caller: Caller, denials: list[Violation], verdict: CallVerdict) -> None:
+    record_refusal(
+        RuntimeRefusal(
+            enforcement_point=caller.point,
+            team=caller.bundle.team,
+            dag_id=None,
+            task_id=None,
+            rules=sorted({v.rule for v in denials}),
+            message=verdict.message,
+        )
+    )
 
 
 class ChannelGuard:

@@ -16,7 +16,7 @@ from airflow_policies._config import settings
 from airflow_policies.decision.decide import decide, warm
 from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
-from airflow_policies.enforcement import channels, dag_warnings, manager_recheck, scheduler_recheck
+from airflow_policies.enforcement import channels, dag_warnings, manager_recheck, posture_at_startup, scheduler_recheck
 from airflow_policies.enforcement.enforce import enforce
 from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point
 
@@ -34,6 +34,7 @@ warm()
 dag_warnings.install()
 manager_recheck.install()
 channels.install()
+posture_at_startup.install()
 # Airflow skips the hook for new task instances unless an airflow_local_settings module cleared this flag
 # (airflow.models.dagrun.DagRun.verify_integrity); an entry-point plugin alone must clear it itself.
 _airflow_settings.task_instance_mutation_hook.is_noop = False  # type: ignore[attr-defined]  # Airflow's own function attribute

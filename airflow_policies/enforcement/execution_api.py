@@ -45,6 +45,7 @@ from airflow_policies.decision.decide import decide
 from airflow_policies.decision.teams import bundle_info_from_db
 from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, EnforcementPoint, InputDocument
+from airflow_policies.enforcement.audit_log import RuntimeRefusal, record_refusal
 from airflow_policies.enforcement.enforce import rejection_message
 from airflow_policies.enforcement.execution_routes import RouteMatch, match_route
 from airflow_policies.enforcement.runtime_calls import Call, call_of, with_call
@@ -272,6 +273,17 @@ def judge_call(task_instance_id: uuid.UUID, call: Call) -> CallVerdict:
     verdict = CallVerdict(
         record.admitted, f"task '{identity.task_id}' may not {call.describe()}: {rejection_message(record)}"
     )
+    if not verdict.allowed:
+        record_refusal(
+            RuntimeRefusal(
+                enforcement_point="execution_api",
+                team=identity.bundle.team,
+                dag_id=identity.dag_id,
+                task_id=identity.task_id,
+                rules=sorted({v.rule for v in record.violations if v.effect == "deny"}),
+                message=verdict.message,
+            )
+        )
     if record.decided:
         VERDICTS.put(key, verdict)
     return verdict

@@ -2,12 +2,14 @@
 
 Every request is authenticated as Airflow's own UI and REST API are (the session cookie or a bearer token,
 :func:`airflow.api_fastapi.core_api.security.get_user`), and shows only the teams whose DAGs Airflow's auth
-manager lets the user read. A page view reads Airflow's import errors and DAG warnings (two small queries) and
-the cached policy state; it never asks OPA for a decision.
+manager lets the user read. A page view reads Airflow's import errors and DAG warnings, the components' posture and
+the run-time refusals from Airflow's audit log (four small queries) and the cached policy state; it never asks OPA
+for a decision.
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +21,9 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from airflow_policies.enforcement.audit_log import latest_postures, recent_refusals
 from airflow_policies.ui.policy_state import ENFORCEMENT_POINTS, policy_state
-from airflow_policies.ui.report import PolicyReport, build_report, read_verdicts
+from airflow_policies.ui.report import POSTURE_SINCE, REFUSALS_SINCE, PolicyReport, build_report, read_verdicts
 
 __all__ = ["app", "report_for"]
 
@@ -66,10 +69,16 @@ def report_for(user: BaseUser, team: str | None, rule: str | None) -> PolicyRepo
         return bool(auth_manager.is_authorized_dag(method="GET", details=DagDetails(team_name=name), user=user))
 
     prefix = _dag_url_prefix()
+    now = datetime.datetime.now(datetime.timezone.utc)
     with create_session() as session:
         verdicts = read_verdicts(session, lambda dag_id: f"{prefix}/dags/{dag_id}")
         teams = set(Team.get_all_team_names(session=session)) | {v.team for v in verdicts if v.team}
-    return build_report(verdicts, may_read_team, teams, policy_state(frozenset(teams)), team=team, rule=rule)
+        posture = latest_postures(session, now - POSTURE_SINCE)
+        refusals = recent_refusals(session, now - REFUSALS_SINCE)
+    state = policy_state(frozenset(teams))
+    return build_report(
+        verdicts, may_read_team, teams, state, team=team, rule=rule, now=now, posture=posture, refusals=refusals
+    )
 
 
 app = FastAPI(

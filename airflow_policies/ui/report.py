@@ -12,20 +12,25 @@ most once per ``decision_cache_seconds`` (:mod:`airflow_policies.ui.policy_state
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from airflow_policies.decision.teams import bundle_teams_from_db
+from airflow_policies.enforcement.audit_log import RuntimeRefusal
 from airflow_policies.enforcement.dag_warnings import WARNING_TYPE
 from airflow_policies.enforcement.enforce import ParsedFinding, parse_messages
+from airflow_policies.posture.models import PostureReport
 from airflow_policies.ui.policy_state import PolicyState, RuleInForce
 
 __all__ = ["DagVerdict", "ExceptionEntry", "PointRevision", "PolicyReport", "build_report", "read_verdicts"]
 
 #: Exceptions expiring within this many days are marked, as ``check --expiring-within`` does by default.
 EXPIRING_WITHIN_DAYS = 14
+#: How far back the page lists run-time refusals, and components' posture reports from their start.
+REFUSALS_SINCE = datetime.timedelta(days=1)
+POSTURE_SINCE = datetime.timedelta(days=30)
 
 
 class _Model(BaseModel):
@@ -90,6 +95,10 @@ class PolicyReport(_Model):
     opa_revision: str | None
     opa_error: str | None
     state_read_at: datetime.datetime | None
+    #: Each component's newest start-up posture report, with only the findings about teams the user may read.
+    posture: list[PostureReport] = []
+    #: The run-time refusals of team code of the last day, of teams the user may read.
+    refusals: list[RuntimeRefusal] = []
 
 
 def read_verdicts(session: Any, dag_url: Callable[[str], str]) -> list[DagVerdict]:  # noqa: ANN401 - a session
@@ -173,6 +182,8 @@ def build_report(
     team: str | None = None,
     rule: str | None = None,
     now: datetime.datetime | None = None,
+    posture: Sequence[PostureReport] = (),
+    refusals: Sequence[RuntimeRefusal] = (),
 ) -> PolicyReport:
     """The report one user may see: only teams whose DAGs the auth manager lets them read, then the filters.
 
@@ -184,6 +195,8 @@ def build_report(
         team: show only this team (ignored unless the user may read it).
         rule: show only DAGs with a finding of this rule, and only this rule.
         now: the time of the report (tests).
+        posture: components' start-up reports (:func:`~airflow_policies.enforcement.audit_log.latest_postures`).
+        refusals: run-time refusals (:func:`~airflow_policies.enforcement.audit_log.recent_refusals`).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     visible = sorted(t for t in all_teams if may_read_team(t))
@@ -199,6 +212,15 @@ def build_report(
             for v in shown
             if any(f.rule == rule for f in v.findings)
         ]
+
+    def shown_team(name: str | None) -> bool:
+        return (name in visible if name else may_read_team(None)) and (selected is None or name in (selected, None))
+
+    postures = [
+        r.model_copy(update={"findings": [f for f in r.findings if shown_team(f.team)]})
+        for r in posture
+        if not r.teams or any(shown_team(t) for t in r.teams)
+    ]
     rules = [
         r.model_copy(update={"actions": {t: a for t, a in r.actions.items() if t in visible}})
         for r in state.rules
@@ -217,4 +239,6 @@ def build_report(
         opa_revision=state.revision,
         opa_error=state.error,
         state_read_at=state.read_at,
+        posture=postures,
+        refusals=[r for r in refusals if shown_team(r.team) and (rule is None or rule in r.rules)],
     )

@@ -30,5 +30,7 @@ def test_schema_command_writes_valid_schemas(tmp_path):
         "decision.schema.json",
         "input-document.schema.json",
         "policy-report.schema.json",
+        "posture-report.schema.json",
         "rollout.schema.json",
+        "runtime-refusal.schema.json",
     ]

@@ -20,6 +20,7 @@ from airflow_policies.decision.models import Violation
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.document.models import BundleInfo
 from airflow_policies.enforcement import channels, import_hooks
+from airflow_policies.enforcement.audit_log import RuntimeRefusal
 from airflow_policies.enforcement.channels import (
     CALLER_HEADER,
     DECIDED_HEADER,
@@ -230,6 +231,10 @@ def _record(*violations: tuple[str, str], decided: bool = True) -> DecisionRecor
     )  # fmt: skip
 
 
+#: What judge_channel_call wrote to Airflow's audit log in the test.
+recorded_refusals: list[RuntimeRefusal] = []
+
+
 @pytest.fixture
 def decisions(monkeypatch):
     """decide() answered by the test: the baseline gets the team layer's denial, calls get what they name."""
@@ -244,8 +249,10 @@ def decisions(monkeypatch):
 
     monkeypatch.setattr(channels, "decide", decide)
     monkeypatch.setattr(channels, "DbAssets", lambda session: None)
+    monkeypatch.setattr(channels, "record_refusal", recorded_refusals.append)
     channels.BASELINES.clear()
     channels.VERDICTS.clear()
+    recorded_refusals.clear()
     yield documents
     channels.BASELINES.clear()
     channels.VERDICTS.clear()
@@ -268,6 +275,17 @@ def test_a_call_is_refused_for_what_it_adds_not_for_the_baseline(decisions):
         "triggerer",
     )
     assert len(calls) == 2  # one decision per distinct call; the baseline once
+    # Recorded once (the repeat was the cached verdict), with the call's rule only: not the baseline's.
+    assert recorded_refusals == [
+        RuntimeRefusal(
+            enforcement_point="triggerer",
+            team="team_a",
+            dag_id=None,
+            task_id=None,
+            rules=["connections.foreign_connection"],
+            message=verdict.message,
+        )
+    ]
 
 
 def test_an_undecided_baseline_refuses_the_call(monkeypatch):

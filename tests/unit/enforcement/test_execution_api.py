@@ -13,8 +13,10 @@ import pytest
 from fastapi import FastAPI, Request
 from starlette.testclient import TestClient
 
+from airflow_policies.decision.models import Violation
 from airflow_policies.document.models import BundleInfo
 from airflow_policies.enforcement import execution_api
+from airflow_policies.enforcement.audit_log import RuntimeRefusal
 from airflow_policies.enforcement.execution_api import (
     DOCUMENTS,
     IDENTITIES,
@@ -383,10 +385,20 @@ def test_a_call_naming_too_many_things_is_refused_undecided(judged, monkeypatch,
 class FakeRecord:
     def __init__(self, admitted: bool, decided: bool = True) -> None:
         self.admitted, self.decided = admitted, decided
+        rule = Violation(rule="connections.foreign_connection", message="m", action="deny")
+        self.violations = [] if admitted else [rule]
 
 
 @pytest.fixture
-def fake_db(monkeypatch):
+def refusals(monkeypatch) -> list[RuntimeRefusal]:
+    """What judge_call writes to Airflow's audit log."""
+    recorded: list[RuntimeRefusal] = []
+    monkeypatch.setattr(execution_api, "record_refusal", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def fake_db(monkeypatch, refusals):
     """A task instance of team A's task 'caller'; decide() refuses documents that reach team B."""
     identity = TaskIdentity("team_a__etl", "caller", uuid.uuid4(), BundleInfo(name="team_a_dags", team="team_a"))
     lookups, decided = [], []
@@ -425,6 +437,24 @@ def test_judge_call_decides_the_dag_with_the_call_added_once_per_task_and_call(f
     assert [(r.conn_id, r.source) for r in document.tasks[0].connections] == [("team_b_warehouse", "runtime")]
     assert judge_call(TI_ID, Call("connection_read", (("conn_id", "team_a_postgres"),), "x")).allowed
     assert len(decided) == 2
+
+
+def test_each_decided_refusal_is_recorded_once_for_the_audit_log(fake_db, refusals):
+    """The refusal is recorded with the caller's team, DAG, task and rules; its cached repeat is not recorded again,
+    and an admitted call is not recorded at all."""
+    read = Call("connection_read", (("conn_id", "team_b_warehouse"),), "x")
+    judge_call(TI_ID, read), judge_call(TI_ID, read)
+    judge_call(TI_ID, Call("connection_read", (("conn_id", "team_a_postgres"),), "x"))
+    assert refusals == [
+        RuntimeRefusal(
+            enforcement_point="execution_api",
+            team="team_a",
+            dag_id="team_a__etl",
+            task_id="caller",
+            rules=["connections.foreign_connection"],
+            message="task 'caller' may not read connection 'team_b_warehouse': broken rule",
+        )
+    ]
 
 
 def test_an_undecided_verdict_is_not_reused(fake_db, monkeypatch):
