@@ -9,7 +9,9 @@ per team when asked.
 Each team gets its own executor: a LocalExecutor by default, or with ``celery_brokers`` a CeleryExecutor on
 its own broker, whose tasks run on that team's Celery worker (:meth:`AirflowSandbox.worker_env`): a process
 with its own ``AIRFLOW_HOME``, only its team's bundles and broker, and neither the metadata DB's address, the
-JWT secret nor the Fernet key, as it would have on a machine of its own.
+JWT secret nor the Fernet key, as it would have on a machine of its own. With ``isolated_workers`` each worker
+also runs as a Unix user of its own (:mod:`airflow_policies.local.isolation`), so that it cannot read the other
+processes of this host either.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -30,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import airflow_policies
 from airflow_policies._paths import drop_in
+from airflow_policies.local.isolation import as_own_user
 from airflow_policies.local.net import accepts, free_loopback_port
 
 __all__ = ["WORKER_SECRETS", "AirflowSandbox", "BundleSpec", "UserSpec", "machine_name"]
@@ -41,6 +46,8 @@ WORKER_SECRETS = (
     "AIRFLOW__API_AUTH__JWT_SECRET",
     "AIRFLOW__CORE__FERNET_KEY",
 )
+#: The Unix user id of the first team's isolated worker; the next team's is one more, and so on.
+FIRST_WORKER_UID = 20001
 #: The environment variable naming the machine a sandbox process stands for (see :func:`machine_name`).
 MACHINE_VARIABLE = "AIRFLOW_POLICIES_SANDBOX_MACHINE"
 
@@ -88,6 +95,7 @@ class AirflowSandbox:
             tasks then call the Execution API at ``<base_path>/execution/``.
         celery_brokers: Celery mode: the broker (a ``redis://`` URL without database number) of each team's
             CeleryExecutor, and of the global one under ``""``; results go to database 1 of the same server.
+        isolated_workers: run each team's Celery worker as its own Unix user (:data:`WORKER_UIDS`; needs root).
     """
 
     home: Path
@@ -101,6 +109,7 @@ class AirflowSandbox:
     users: dict[str, UserSpec] = field(default_factory=dict)
     base_path: str = ""
     celery_brokers: dict[str, str] = field(default_factory=dict)
+    isolated_workers: bool = False
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -181,6 +190,8 @@ class AirflowSandbox:
         (home / "config").mkdir(parents=True, exist_ok=True)
         if self.install_drop_in:
             shutil.copy(drop_in(), home / "config" / "airflow_local_settings.py")
+        # A worker's own airflow.cfg holds nothing: without one, Airflow would write one with generated keys.
+        (home / "airflow.cfg").touch()
         own_section = f"AIRFLOW__{team.upper()}___CELERY__"
 
         def held(name: str) -> bool:
@@ -199,6 +210,9 @@ class AirflowSandbox:
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_loopback_port()),
                 "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.machine_name",
                 MACHINE_VARIABLE: f"{team}-worker",
+                "HOME": str(home),
+                "USER": f"airflow-{team}",
+                "LOGNAME": f"airflow-{team}",
                 "AIRFLOW__AIRFLOW_POLICIES__STATE_DIR": str(home / "policy-state"),
             }
         )
@@ -265,12 +279,15 @@ class AirflowSandbox:
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
         airflow_cli = str(Path(sys.executable).with_name("airflow"))
+        mounts = Path(tempfile.mkdtemp(prefix="airflow-policies-mounts-"))
         commands = {
             "api-server": [airflow_cli, "api-server", "-H", "127.0.0.1", "-p", str(self.api_port)],
             "scheduler": [airflow_cli, "scheduler"],
             **{f"triggerer-{team}": [airflow_cli, "triggerer", "--team-name", team] for team in triggerer_teams},
             **({"dag-processor": [airflow_cli, "dag-processor"]} if dag_processor else {}),
-            **{f"worker-{team}": self._worker_command(team, queues) for team, queues in (workers or {}).items()},
+            **{
+                f"worker-{team}": self._worker_command(team, queues, mounts) for team, queues in (workers or {}).items()
+            },
         }
         if workers and not self.celery_brokers:
             raise ValueError("Celery workers need a sandbox with celery_brokers")
@@ -310,12 +327,28 @@ class AirflowSandbox:
                     process.wait()
                 # Children outliving their parent (LocalExecutor workers, serve-logs) are stopped too.
                 _signal_group(process, signal.SIGKILL)
+            shutil.rmtree(mounts, ignore_errors=True)
 
-    @staticmethod
-    def _worker_command(team: str, queues: Sequence[str]) -> list[str]:
+    def worker_uid(self, team: str) -> int:
+        """The Unix user id ``team``'s isolated worker runs as."""
+        return FIRST_WORKER_UID + self.teams.index(team)
+
+    def _worker_command(self, team: str, queues: Sequence[str], mounts: Path) -> list[str]:
         airflow_cli = str(Path(sys.executable).with_name("airflow"))
         worker = [airflow_cli, "celery", "worker", "--team", team, "--queues", ",".join(queues)]
-        return [*worker, "--concurrency", "2", "--celery-hostname", f"{team}@%h", "--skip-serve-logs"]
+        command = [*worker, "--concurrency", "2", "--celery-hostname", f"{team}@%h", "--skip-serve-logs"]
+        return self.as_worker(team, command, mounts) if self.isolated_workers else command
+
+    def as_worker(self, team: str, command: Sequence[str], mounts: Path) -> list[str]:
+        """``command`` as ``team``'s isolated worker runs: its Unix user, reaching only its Python, this package,
+        its home and its team's bundles (``mounts``: an empty directory outside the sandbox's home)."""
+        home, uid = self.home / "workers" / team, self.worker_uid(team)
+        self.worker_env(team)  # creates the home
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, uid, uid)
+        code = Path(airflow_policies.__file__).resolve().parent
+        needs = [Path(sys.prefix), Path(sys.base_prefix), code, home, *(b.path for b in self.bundles if b.team == team)]
+        return as_own_user(command, uid, needs, mounts / team)
 
     def decisions(self, name: str) -> list[dict[str, Any]]:
         """The decision-log records one process of :meth:`serve` (``api-server``, ``scheduler``, ...) wrote."""
