@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,6 +32,8 @@ from airflow_policies.local.sandbox import WORKER_SECRETS, AirflowSandbox, Bundl
 from tests.conftest import REPO
 
 DAGS = Path(__file__).resolve().parent / "celery"
+#: Team A's task looking for the keys to act as team B (shared with the LocalExecutor deployment's test).
+POSTURE = Path(__file__).resolve().parent / "posture"
 TERMINAL = {"success", "failed", "upstream_failed", "skipped"}
 QUARANTINE = "airflow_policies_quarantine"
 RUNS = ("team_a__routed", "team_b__routed", "team_a__reads_team_b_conn", "team_a__bypass_default_queue",
@@ -61,15 +67,20 @@ def deployment(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             bundles=[
                 BundleSpec("team_a_dags", DAGS / "team_a", "team_a"),
                 BundleSpec("team_a_bypass", DAGS / "team_a_bypass", "team_a"),
+                BundleSpec("team_a_posture", POSTURE / "team_a", "team_a"),
                 BundleSpec("team_b_dags", DAGS / "team_b", "team_b"),
             ],
             opa_url=opa_url,
             database_url=stack.enter_context(local_postgres()),
             celery_brokers=brokers,
+            isolated_workers=True,
         )
         sandbox.initialise()
         sandbox.python(_POOLS_AND_CONNECTIONS)
-        sandbox.airflow("dag-processor", "--num-runs", "1", "-B", "team_a_dags", "-B", "team_b_dags", timeout=300)
+        sandbox.airflow(
+            "dag-processor", "--num-runs", "1", "-B", "team_a_dags", "-B", "team_a_posture", "-B", "team_b_dags",
+            timeout=300,
+        )  # fmt: skip
         # DAG code can switch the parse-time check off; here the DAG processor's manager is off too, so only the
         # scheduler's re-check stands between this bundle's DAGs and the workers.
         bypass = {"AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS": '["dag_processor", "dag_processor_manager"]'}
@@ -93,7 +104,7 @@ with create_session() as session:
     Pool.create_or_update_pool("team_b_pool", 4, "team B", include_deferred=False, team_name="team_b", session=session)
     Pool.create_or_update_pool({QUARANTINE!r}, 0, "rejected", include_deferred=False, session=session)
     session.add(Connection(conn_id="team_a_postgres", uri="postgres://team-a-host/db"))
-    session.add(Connection(conn_id="team_b_warehouse", uri="postgres://team-b-host/db"))
+    session.add(Connection(conn_id="team_b_warehouse", uri="postgres://reader:team-b-password@team-b-host/db"))
 """
 # Each DAG of RUNS triggered once, as `airflow dags trigger --run-id proof` does.
 _TRIGGER = f"""
@@ -109,7 +120,13 @@ def _settled(state: dict[str, Any]) -> bool:
     """Every run's task instances finished, except the quarantined ones (which never start)."""
     tis = [ti for ti in state["task_instances"] if ti["run_id"] == "proof"]
     runs = {ti["dag_id"] for ti in tis}
-    return set(RUNS) <= runs and all(ti["state"] in TERMINAL or ti["pool"] == QUARANTINE for ti in tis)
+    looked = [ti for ti in state["task_instances"] if ti["dag_id"] == "team_a__look_for_keys"]
+    return (
+        set(RUNS) <= runs
+        and all(ti["state"] in TERMINAL or ti["pool"] == QUARANTINE for ti in tis)
+        and bool(looked)
+        and all(ti["state"] in TERMINAL for ti in looked)
+    )
 
 
 def _task_instances(state: dict[str, Any], dag_id: str) -> dict[str, dict[str, Any]]:
@@ -144,6 +161,65 @@ def test_workers_hold_no_key_of_the_deployment(deployment):
             f"AIRFLOW__{team.upper()}___CELERY__RESULT_BACKEND",
         ]
         assert env[f"AIRFLOW__{team.upper()}___CELERY__RESULT_BACKEND"].startswith("redis://")
+
+
+def test_on_its_own_worker_a_task_finds_no_key_and_doctor_nothing(deployment):
+    """The LocalExecutor's attack, on team A's worker (its own Unix user): no signing secret or Fernet key in its
+    configuration, no process whose environment it may read holds one, so no DB address and no team B password;
+    doctor, run by the task on its own process, finds nothing."""
+    found = json.loads(deployment.sandbox.python(_LOOKED).splitlines()[-1])
+    assert found["state"] == "success" and found["hostname"] == "team_a-worker"
+    assert found["look"] == {"found": {}, "team_b_password": None, "doctor_exit": 0, "doctor_checks": []}
+
+
+_LOOKED = """
+import json
+from airflow.models.taskinstance import TaskInstance
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+with create_session() as session:
+    ti = session.scalar(select(TaskInstance).where(TaskInstance.dag_id == "team_a__look_for_keys"))
+    xcom = session.scalar(select(XComModel).where(XComModel.dag_id == ti.dag_id, XComModel.key == "return_value"))
+    print(json.dumps({"state": ti.state, "hostname": ti.hostname, "look": xcom.value if xcom else None}))
+"""
+
+
+@pytest.mark.parametrize("team", ["team_a", "team_b"])
+def test_each_teams_worker_passes_doctor(deployment, team, tmp_path):
+    """doctor in the worker's own environment, as its Unix user, processes of the host included: no finding."""
+    sandbox = deployment.sandbox
+    command = [sys.executable, "-m", "airflow_policies.cli", "doctor", "--component", "worker", "--team", team,
+               "--format", "json"]  # fmt: skip
+    mounts = Path(tempfile.mkdtemp(prefix="airflow-policies-mounts-"))
+    try:
+        result = subprocess.run(
+            sandbox.as_worker(team, command, mounts), env=sandbox.worker_env(team), capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(mounts, ignore_errors=True)
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert (result.returncode, report["findings"], report["processes_inspected"]) == (0, [], True), result.stderr
+    assert report["teams"] == [team]
+
+
+def test_doctor_finds_what_a_worker_would_hold_if_configured_like_the_scheduler(deployment):
+    """The control: the same doctor, on team A's worker given the scheduler's configuration (every bundle, the
+    metadata DB, the keys), reports each of them."""
+    code, out = _doctor(deployment.sandbox.env, "--component", "worker", "--team", "team_a", "--no-processes")
+    assert code == 1
+    for check in ("signing_key", "metadata_db", "fernet_key", "foreign_bundles"):
+        assert f"ERROR   {check} team_a:" in out, out
+
+
+def _doctor(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_policies.cli", "doctor", *args], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    return result.returncode, result.stdout
 
 
 def _digest(value: str) -> str:

@@ -15,9 +15,12 @@ as they were; without it each attack succeeds, except XComs, which Airflow scope
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import shutil
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +28,11 @@ from typing import Any
 
 import pytest
 
-from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
+from airflow_policies.local.sandbox import WORKER_SECRETS, AirflowSandbox, BundleSpec
 
 RUNTIME = Path(__file__).resolve().parent / "runtime"
+#: Team A's task looking for the keys to act as team B (shared with the Celery deployment's test).
+POSTURE = Path(__file__).resolve().parent / "posture"
 TERMINAL = {"success", "failed", "upstream_failed", "skipped"}
 #: The attack DAGs and their tasks; each finishes on its own (the run of team A's target DAG is a side effect).
 ATTACKS = {
@@ -42,7 +47,9 @@ ATTACKS = {
     "team_a__channel_probe": {"trigger_attack", "trigger_control", "fail"},
     "team_a__defer_callback": {"attack"},
     "team_a__deadline_callback": {"slow"},
+    "team_a__look_for_keys": {"look"},
 }
+TEAM_B_PASSWORD = "team-b-password"
 #: What team B's rows are before any attack: no run of its DAGs, no event or state on its asset, its Variable.
 VARIABLES = {
     "team_b_api_base": ("https://team-b.example", "team_b"),
@@ -57,6 +64,7 @@ def _sandbox(home: Path, opa_url: str) -> AirflowSandbox:
         home=home,
         bundles=[
             BundleSpec("team_a_dags", RUNTIME / "team_a", "team_a"),
+            BundleSpec("team_a_posture", POSTURE / "team_a", "team_a"),
             BundleSpec("team_b_dags", RUNTIME / "team_b", "team_b"),
         ],
         opa_url=opa_url,
@@ -80,7 +88,9 @@ def template_db(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     sandbox.airflow("pools", "set", "team_b_pool", "4", "team B", "--team-name", "team_b")
     sandbox.airflow("pools", "set", "airflow_policies_quarantine", "0", "task instances airflow-policies rejects")
     sandbox.airflow("connections", "add", "team_a_postgres", "--conn-uri", "postgres://team-a-host/db")
-    sandbox.airflow("connections", "add", "team_b_warehouse", "--conn-uri", "postgres://team-b-host/db")
+    sandbox.airflow(
+        "connections", "add", "team_b_warehouse", "--conn-uri", f"postgres://reader:{TEAM_B_PASSWORD}@team-b-host/db"
+    )
     sandbox.python(
         textwrap.dedent(
             f"""
@@ -103,6 +113,7 @@ import json
 from airflow.models.asset import AssetEvent, AssetModel
 from airflow.models.asset_state_store import AssetStateStoreModel
 from airflow.models.dagrun import DagRun
+from airflow.models.log import Log
 from airflow.models.variable import Variable
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
@@ -117,6 +128,8 @@ with create_session() as session:
         "asset_state": sorted([uris[s.asset_id], s.key, s.value] for s in every(AssetStateStoreModel)),
         "variables": {v.key: [v.val, v.team_name] for v in every(Variable)},
         "xcoms": {f"{x.dag_id}.{x.task_id}": x.value for x in every(XComModel) if x.key == "return_value"},
+        "audit_log": [[row.event, row.dag_id, row.task_id, json.loads(row.extra)] for row in every(Log)
+                      if row.event.startswith("airflow_policies.")],
     }, default=str))
 """
 
@@ -459,3 +472,91 @@ def test_without_the_guard_the_same_requests_read_team_bs_connection(unguarded):
         assert status == 200 and json.loads(body)["host"] == "team-b-host", (name, body)
     assert direct["junk_authorization_first"][0] == 403  # Airflow read the junk one: its own refusal
     assert direct["without_the_base_path"][0] == 404
+
+
+# What the policy cannot decide: the keys a task on the LocalExecutor can read (docs/hardening.md).
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("deployment", ["guarded", "unguarded"])
+def test_on_the_local_executor_a_task_finds_the_keys_to_act_as_team_b(deployment, request):
+    """Guard or no guard: the task reads the signing secret and Fernet key from its own configuration and the
+    metadata DB's address from its scheduler's environment, and so team B's connection password from the DB;
+    doctor, run by the task on its own process as a team A worker, reports each of those ways (and exits 1)."""
+    run: Deployment = request.getfixturevalue(deployment)
+    assert run.states["team_a__look_for_keys", "look"] == "success"
+    look = run.rows["xcoms"]["team_a__look_for_keys.look"]
+    assert look["found"] == {name: _digest(run.sandbox.env[name]) for name in WORKER_SECRETS}
+    assert look["team_b_password"] == TEAM_B_PASSWORD
+    assert look["doctor_exit"] == 1
+    assert {"signing_key", "fernet_key", "other_processes", "foreign_bundles"} <= set(look["doctor_checks"])
+
+
+def _doctor(sandbox: AirflowSandbox, *args: str) -> tuple[int, str]:
+    command = [sys.executable, "-m", "airflow_policies.cli", "doctor", *args]
+    result = subprocess.run(command, env=sandbox.env, capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stdout
+
+
+def test_doctor_reports_the_scheduler_of_a_local_executor_deployment(guarded):
+    """Run on the deployment's configuration: each team's tasks are the scheduler's children, holding its keys."""
+    code, out = _doctor(guarded.sandbox, "--component", "scheduler", "--format", "json", "--no-processes")
+    report = json.loads(out[out.index("{") :])
+    assert code == 1 and report["teams"] == ["team_a", "team_b"]
+    assert {(f["check"], f["team"]) for f in report["findings"] if f["severity"] == "error"} == {
+        (check, team) for check in ("signing_key", "metadata_db", "fernet_key") for team in ("team_a", "team_b")
+    }
+    code, out = _doctor(guarded.sandbox, "--component", "scheduler", "--format", "sarif", "--no-processes")
+    (run,) = json.loads(out[out.index("{") :])["runs"]
+    assert code == 1 and {r["ruleId"] for r in run["results"]} == {"signing_key", "metadata_db", "fernet_key"}
+    assert all(r["level"] == "error" for r in run["results"])
+
+
+def _audit(run: Deployment, event: str) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+    return [(dag_id, task_id, extra) for name, dag_id, task_id, extra in run.rows["audit_log"] if name == event]
+
+
+def test_every_runtime_refusal_is_in_airflows_audit_log(guarded, unguarded):
+    """Each attack the Execution API refused is a row of Airflow's audit log (what its UI lists), with team, DAG,
+    task and rule; so are the refusals of the triggerer and the DAG processor's channel. Without the guards: none."""
+    refused = _audit(guarded, "airflow_policies.refused")
+    rules: dict[tuple[str | None, str | None, str], set[str]] = {}
+    for dag_id, task_id, extra in refused:
+        assert extra["team"] == "team_a", extra
+        rules.setdefault((dag_id, task_id, extra["enforcement_point"]), set()).update(extra["rules"])
+    for dag_id, attacks, rule in FAMILIES.values():
+        for task_id in attacks:
+            assert rule in rules[dag_id, task_id, "execution_api"], (dag_id, task_id, rules)
+    assert not any(task_id == "control" for _, task_id, _ in refused)
+    channel_points = {extra["enforcement_point"] for dag_id, _, extra in refused if dag_id is None}
+    assert channel_points == {"triggerer", "dag_processor_channel"}
+    # The unguarded deployment's DB is a copy of the template, whose parse (every check on) refused the DAG file's
+    # reads at the DAG processor's channel; running without the guards it refused nothing more.
+    assert {extra["enforcement_point"] for _, _, extra in _audit(unguarded, "airflow_policies.refused")} == {
+        "dag_processor_channel"
+    }
+
+
+def test_each_component_reported_its_posture_at_start(guarded, unguarded):
+    """The scheduler, the DAG processor, team A's triggerer and the API server each wrote their start-up findings:
+    the scheduler the LocalExecutor's keys per team; the API server no finding with the guard, guard_missing
+    without it; the triggerer and DAG processor their point switched off."""
+
+    def posture(run: Deployment) -> dict[str, dict[str, Any]]:
+        return {extra["component"]: extra for _, _, extra in _audit(run, "airflow_policies.posture")}
+
+    with_guard, without = posture(guarded), posture(unguarded)
+    assert set(with_guard) == {"scheduler", "dag-processor", "triggerer", "api-server"}
+    scheduler = {(f["check"], f["team"]) for f in with_guard["scheduler"]["findings"]}
+    assert {("signing_key", "team_a"), ("signing_key", "team_b"), ("metadata_db", "team_a")} <= scheduler
+    assert with_guard["api-server"]["findings"] == []
+    assert with_guard["triggerer"]["teams"] == ["team_a"]
+    assert [f["check"] for f in without["api-server"]["findings"]] == ["guard_missing"]
+    for component in ("triggerer", "dag-processor"):
+        assert "policy_not_loaded" in {f["check"] for f in without[component]["findings"]}
+        assert "policy_not_loaded" not in {f["check"] for f in with_guard[component]["findings"]}
+    log = (guarded.sandbox.home / "scheduler.log").read_text()
+    assert "airflow-policies posture: [signing_key] scheduler/team_a:" in log
