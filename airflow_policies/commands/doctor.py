@@ -74,6 +74,8 @@ def _pointed(args: argparse.Namespace) -> int:
     argv += [*(["--team", args.team] if args.team else []), *(["--apps", args.apps] if args.apps else [])]
     argv += [arg for bundle in args.bundles or () for arg in ("--bundle-name", bundle)]
     with tempfile.TemporaryDirectory(prefix="airflow-policies-doctor-") as scratch:
+        # Airflow creates its log folder when imported: not in the component's home.
+        env.setdefault("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(Path(scratch, "logs")))
         if "AIRFLOW_HOME" not in env and "AIRFLOW_CONFIG" not in env:
             # Only the environment file configures the component: an empty airflow.cfg, so that Airflow does not
             # write a default one (with generated keys) that the component does not have.

@@ -25,7 +25,7 @@ COMPONENT_POINTS: dict[Component, tuple[str, ...]] = {
     "dag-processor": ("dag_processor_manager", "dag_processor_channel"),
     "triggerer": ("triggerer",),
     "api-server": ("execution_api",),
-    "worker": (),
+    "worker": ("worker",),
 }
 _SEPARATE = (
     "run this component once per team, each as its own Unix user, container or host, so that no other team's code "
@@ -417,10 +417,13 @@ def _guard_missing(scope: _Scope) -> Iterator[Finding]:
 
 def _policy_not_loaded(scope: _Scope) -> Iterator[Finding]:
     deployment = scope.deployment
+    # The worker's re-parse is off by default (DAG code runs before it) and the API server's guard is a plugin
+    # (guard_missing): only points switched on here need the policy loaded.
+    points = [p for p in COMPONENT_POINTS[scope.component] if p != "execution_api"]
     evidence = []
-    if not deployment.policy_loaded and scope.component != "api-server":
+    if not deployment.policy_loaded and any(p not in deployment.disabled_points for p in points):
         evidence.append("Airflow's policy plugin manager holds no airflow_policies dag_policy")
-    off = [p for p in COMPONENT_POINTS[scope.component] if p in deployment.disabled_points and p != "execution_api"]
+    off = [p for p in points if p in deployment.disabled_points and p != "worker"]
     evidence += [f"[airflow_policies] disabled_points holds {p}" for p in off]
     if evidence:
         yield scope.finding(

@@ -217,9 +217,14 @@ def build_report(
         return (name in visible if name else may_read_team(None)) and (selected is None or name in (selected, None))
 
     postures = [
-        r.model_copy(update={"findings": [f for f in r.findings if shown_team(f.team)]})
+        r.model_copy(
+            update={
+                "teams": [t for t in r.teams if shown_team(t)],
+                "findings": [f for f in r.findings if shown_team(f.team)],
+            }
+        )
         for r in posture
-        if not r.teams or any(shown_team(t) for t in r.teams)
+        if (any(shown_team(t) for t in r.teams) if r.teams else shown_team(None))
     ]
     rules = [
         r.model_copy(update={"actions": {t: a for t, a in r.actions.items() if t in visible}})

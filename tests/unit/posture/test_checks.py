@@ -215,3 +215,20 @@ def test_the_report_is_json_with_its_findings_and_says_whether_processes_were_re
     assert document["event"] == "airflow_policies.posture" and document["processes_inspected"] is False
     assert [f["check"] for f in document["findings"]] == ["metadata_db"]
     assert report.findings[0].line().startswith("[metadata_db] worker/team_a: team_a's code in the worker can read")
+
+
+def test_a_worker_needs_the_policy_only_where_its_point_is_on():
+    unloaded = dataclasses.replace(RECOMMENDED, bundles={}, policy_loaded=False)
+    assert inspect("worker", unloaded, team="team_a", processes=False).findings == []  # worker point off (default)
+    on = dataclasses.replace(unloaded, disabled_points=frozenset())
+    assert _checks(inspect("worker", on, team="team_a", processes=False)) == {("policy_not_loaded", None)}
+
+
+def test_airflows_placeholder_for_the_blocked_db_address_is_no_secret(monkeypatch, component_env):
+    """What Airflow's task supervisor writes in place of the DB address (block_orm_access) holds nothing."""
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "airflow-db-not-allowed:///")
+    component_env.write_text(
+        "[database]\nsql_alchemy_conn_cmd = /bin/false\nsql_alchemy_conn_secret = db-access-blocked\n"
+    )
+    report = inspect("worker", dataclasses.replace(RECOMMENDED, bundles={}), team="team_a", processes=False)
+    assert report.findings == []

@@ -6,8 +6,10 @@ import datetime
 
 import pytest
 
+from airflow_policies.enforcement.audit_log import RuntimeRefusal
 from airflow_policies.enforcement.enforce import ParsedFinding
 from airflow_policies.policy.rollout import PolicyException
+from airflow_policies.posture.models import Finding, PostureReport
 from airflow_policies.ui.policy_state import PolicyState, RuleInForce
 from airflow_policies.ui.report import DagVerdict, build_report
 
@@ -114,3 +116,54 @@ def test_the_rule_filter_keeps_matching_dags_and_only_that_rule():
 def test_the_revision_per_point_says_whether_opa_still_serves_it(readable, current):
     (revision,) = _for(readable)["revisions"]
     assert (revision["enforcement_point"], revision["current"]) == ("dag_processor", current)
+
+
+def _posture(component: str, teams: list[str], *finding_teams: str | None) -> PostureReport:
+    return PostureReport(
+        component=component,
+        teams=teams,
+        host="h",
+        checked_at=NOW,
+        processes_inspected=True,
+        findings=[
+            Finding(check="metadata_db", component=component, team=team, severity="error", message="m",
+                    evidence=["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], fix="f")
+            for team in finding_teams
+        ],
+    )  # fmt: skip
+
+
+POSTURE = [
+    _posture("scheduler", ["team_a", "team_b"], "team_a", "team_b"),
+    _posture("worker", ["team_b"], "team_b"),
+    _posture("api-server", [], None),
+]
+REFUSALS = [
+    RuntimeRefusal(enforcement_point="execution_api", team=team, dag_id=f"{team}__x", task_id="t", rules=[rule],
+                   message="refused")
+    for team, rule in (("team_a", "connections.foreign_connection"), ("team_b", "variables.foreign_variable"))
+]  # fmt: skip
+
+
+def _with_posture(readable: set[str | None], **filters: str) -> dict[str, object]:
+    report = build_report(
+        VERDICTS, lambda t: t in readable, {"team_a", "team_b"}, STATE, now=NOW, posture=POSTURE, refusals=REFUSALS,
+        **filters,
+    )  # fmt: skip
+    return report.model_dump()
+
+
+def test_a_user_sees_the_posture_findings_and_refusals_of_their_teams_only():
+    report = _with_posture({"team_a", None})
+    shown = {p["component"]: [f["team"] for f in p["findings"]] for p in report["posture"]}
+    assert shown == {"scheduler": ["team_a"], "api-server": [None]}  # team B's worker is not shown
+    assert [r["team"] for r in report["refusals"]] == ["team_a"]
+    assert [p["component"] for p in _with_posture({"team_b"})["posture"]] == ["scheduler", "worker"]
+    scheduler = _with_posture({"team_b"})["posture"][0]
+    assert (scheduler["teams"], [f["team"] for f in scheduler["findings"]]) == (["team_b"], ["team_b"])
+
+
+def test_the_team_and_rule_filters_apply_to_refusals():
+    assert [r["team"] for r in _with_posture({"team_a", "team_b"}, team="team_b")["refusals"]] == ["team_b"]
+    filtered = _with_posture({"team_a", "team_b"}, rule="variables.foreign_variable")["refusals"]
+    assert [r["rules"] for r in filtered] == [["variables.foreign_variable"]]
