@@ -128,6 +128,21 @@ def test_filters_by_rule_and_team(deployment, tokens):
     assert {d["team"] for d in _report(deployment, tokens["alice"], team="team_b")["dags"]} <= {"team_a", None}
 
 
+def test_each_components_posture_at_start_is_on_the_page_for_its_teams(deployment, tokens):
+    """The scheduler (LocalExecutor for both teams) and the API server checked themselves at start: the admin sees
+    the scheduler's findings for both teams and an API server with none; alice sees team A's only."""
+    admin = {p["component"]: p for p in _report(deployment, tokens["root"])["posture"]}
+    assert {"scheduler", "api-server"} <= set(admin)
+    scheduler = {(f["check"], f["team"]) for f in admin["scheduler"]["findings"]}
+    assert {(check, team) for check in ("signing_key", "metadata_db") for team in ("team_a", "team_b")} <= scheduler
+    assert admin["api-server"]["findings"] == []
+    alice = {p["component"]: p for p in _report(deployment, tokens["alice"])["posture"]}
+    assert alice["scheduler"]["teams"] == ["team_a"]
+    assert {f["team"] for f in alice["scheduler"]["findings"]} == {"team_a"}
+    page = requests.get(f"{deployment.url}{PAGE}", headers={"Authorization": f"Bearer {tokens['alice']}"}, timeout=60)
+    assert 'data-check="signing_key"' in page.text and "No refusal recorded." in page.text
+
+
 def test_without_a_login_nothing_is_shown(deployment):
     assert requests.get(f"{deployment.url}{PAGE}report.json", timeout=30).status_code == 401
     assert requests.get(f"{deployment.url}{PAGE}", timeout=30).status_code == 401

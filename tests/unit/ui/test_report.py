@@ -167,3 +167,19 @@ def test_the_team_and_rule_filters_apply_to_refusals():
     assert [r["team"] for r in _with_posture({"team_a", "team_b"}, team="team_b")["refusals"]] == ["team_b"]
     filtered = _with_posture({"team_a", "team_b"}, rule="variables.foreign_variable")["refusals"]
     assert [r["rules"] for r in filtered] == [["variables.foreign_variable"]]
+
+
+def test_the_page_renders_refusals_and_posture():
+    """The template, with Jinja's strict undefined: every field it names exists on the report."""
+    from airflow_policies.ui import app
+    from airflow_policies.ui.policy_state import ENFORCEMENT_POINTS
+
+    report = build_report(
+        VERDICTS, lambda t: True, {"team_a", "team_b"}, STATE, now=NOW, posture=POSTURE, refusals=REFUSALS
+    )
+    html = app._TEMPLATES.get_template("policies.html").render(
+        report=report, by_team=[], rule_ids=[], points=ENFORCEMENT_POINTS, action_teams=[], query=""
+    )
+    assert html.count('<tr class="refusal">') == 2 and "<code>variables.foreign_variable</code>" in html
+    assert html.count('class="posture-finding" data-check="metadata_db"') == 4
+    assert 'data-component="api-server"' in html
