@@ -20,7 +20,7 @@ from typing import Any, get_args
 
 from airflow_policies.commands.common import EXIT_OK, EXIT_REJECTED, Subcommands
 from airflow_policies.exceptions import ConfigurationError
-from airflow_policies.posture.models import CHECKS, Component, PostureReport
+from airflow_policies.posture.models import CHECKS, REMEDIES, Component, PostureReport
 
 __all__ = ["render_sarif", "render_text"]
 
@@ -126,8 +126,8 @@ def render_text(report: PostureReport) -> str:
             *(f"    found: {where}" for where in finding.evidence),
             f"    fix:   {finding.fix}",
         ]
-        if finding.isolation_only:
-            lines.append("    only a separate Unix user, container or host per team removes this")
+        if finding.remedy != "configure":
+            lines.append(f"    {REMEDIES[finding.remedy]}")
     return "\n".join(lines)
 
 
@@ -150,7 +150,7 @@ def render_sarif(report: PostureReport) -> str:
             "properties": {
                 "component": finding.component,
                 "team": finding.team,
-                "isolation_only": finding.isolation_only,
+                "remedy": finding.remedy,
             },
         }
         for finding in report.findings

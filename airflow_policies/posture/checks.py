@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from airflow_policies.document.models import ExecutorInfo
 from airflow_policies.posture import sources
-from airflow_policies.posture.models import Component, Finding, PostureReport, Severity
+from airflow_policies.posture.models import Component, Finding, PostureReport, Remedy, Severity
 
 __all__ = ["Deployment", "inspect", "read_deployment", "teams_running_code"]
 
@@ -122,7 +122,7 @@ class _Scope:
         fix: str,
         *,
         severity: Severity = "error",
-        isolation_only: bool = False,
+        remedy: Remedy = "configure",
     ) -> Finding:
         return Finding(
             check=check,
@@ -132,7 +132,7 @@ class _Scope:
             message=message,
             evidence=evidence,
             fix=fix,
-            isolation_only=isolation_only,
+            remedy=remedy,
         )
 
     @property
@@ -205,7 +205,7 @@ def _metadata_db(scope: _Scope) -> Iterator[Finding]:
             "team's rows",
             places,
             fix,
-            isolation_only=scope.needs_metadata_db,
+            remedy="accept" if scope.needs_metadata_db else "configure",
         )
 
 
@@ -230,7 +230,7 @@ def _fernet_key(scope: _Scope) -> Iterator[Finding]:
             "passwords and Variables",
             places,
             fix,
-            isolation_only=scope.needs_metadata_db,
+            remedy="accept" if scope.needs_metadata_db else "configure",
         )
 
 
@@ -248,7 +248,7 @@ def _other_processes(scope: _Scope) -> Iterator[Finding]:
             "this host holding deployment secrets (the same Unix user may read /proc/<pid>/environ)",
             [p.describe() for p in found],
             f"{_SEPARATE}; on one host, a Unix user per team and per component",
-            isolation_only=True,
+            remedy="isolate",
         )
 
 
@@ -316,7 +316,7 @@ def _foreign_bundles(scope: _Scope) -> Iterator[Finding]:
             f"{team}'s code in the {scope.component} runs where other teams' bundles are configured",
             [f"[dag_processor] dag_bundle_config_list: {name} ({configured[name]})" for name in others],
             fix,
-            isolation_only=scope.component == "dag-processor",
+            remedy="isolate" if scope.component == "dag-processor" else "configure",
         )
 
 

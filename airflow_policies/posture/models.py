@@ -11,11 +11,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CHECKS", "Component", "Finding", "PostureReport", "Severity"]
+__all__ = ["CHECKS", "REMEDIES", "Component", "Finding", "PostureReport", "Remedy", "Severity"]
 
 #: The Airflow components a report is about; team code runs in every one but the API server.
 Component = Literal["scheduler", "dag-processor", "triggerer", "api-server", "worker"]
 Severity = Literal["error", "warning"]
+#: What removes a finding: a configuration change; a separate Unix user, container or host per team (or per
+#: component); or nothing in Airflow 3.3, where the component needs what it holds (isolation then only keeps the
+#: rest of the deployment out of its reach).
+Remedy = Literal["configure", "isolate", "accept"]
+REMEDIES: dict[Remedy, str] = {
+    "configure": "a configuration change removes it",
+    "isolate": "only a separate Unix user, container or host per team removes it",
+    "accept": "Airflow 3.3 gives this component no way to run without it: a risk to accept, and to confine by "
+    "running the component per team, isolated",
+}
 
 #: Every check: its id and what it looks for (the rule list of the SARIF output and of the docs).
 CHECKS: dict[str, str] = {
@@ -53,10 +63,7 @@ class Finding(_Model):
     message: str
     evidence: list[str] = Field(description="Where it was found: variables, files, processes; never a value.")
     fix: str
-    isolation_only: bool = Field(
-        default=False,
-        description="Only a separate Unix user, container or host per team removes it (the component needs it).",
-    )
+    remedy: Remedy = Field(default="configure", description="What removes it (see REMEDIES).")
 
     def line(self) -> str:
         """The finding as one log line: check, where, what, where found, fix."""

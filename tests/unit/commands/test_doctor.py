@@ -62,7 +62,7 @@ def test_json_and_sarif(monkeypatch, capsys):
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "a-fernet-key-value")
     assert main(["doctor", "--component", "triggerer", "--team", "team_a", "--format", "json", "--no-processes"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert [(f["check"], f["isolation_only"]) for f in report["findings"]] == [("fernet_key", True)]
+    assert [(f["check"], f["remedy"]) for f in report["findings"]] == [("fernet_key", "accept")]
     assert main(["doctor", "--component", "triggerer", "--team", "team_a", "--format", "sarif", "--no-processes"]) == 1
     (run,) = json.loads(capsys.readouterr().out)["runs"]
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == list(CHECKS)

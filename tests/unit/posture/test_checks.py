@@ -82,7 +82,7 @@ def test_each_secret_is_found_in_every_place_airflow_reads_it_from(
     assert SECRET not in report.model_dump_json()
 
 
-def test_the_dag_processor_and_triggerer_need_the_db_so_only_isolation_removes_it(monkeypatch):
+def test_the_dag_processor_and_triggerer_need_the_db_so_it_is_a_risk_to_accept_and_confine(monkeypatch):
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SECRET)
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", SECRET)
     own = dataclasses.replace(RECOMMENDED, bundles={"team_a_dags": "team_a"})
@@ -90,7 +90,7 @@ def test_the_dag_processor_and_triggerer_need_the_db_so_only_isolation_removes_i
         report = inspect(component, own, processes=False, **scope)
         found = {f.check: f for f in report.findings}
         assert set(found) == {"metadata_db", "fernet_key"}, component
-        assert all(f.isolation_only and f.team == "team_a" for f in found.values())
+        assert all(f.remedy == "accept" and f.team == "team_a" for f in found.values())
         assert "own Unix user, container or host" in found["metadata_db"].fix
 
 
@@ -232,3 +232,30 @@ def test_airflows_placeholder_for_the_blocked_db_address_is_no_secret(monkeypatc
     )
     report = inspect("worker", dataclasses.replace(RECOMMENDED, bundles={}), team="team_a", processes=False)
     assert report.findings == []
+
+
+def test_another_process_of_the_host_holding_a_secret(monkeypatch):
+    """Read as the component would: a neighbour (same Unix user) holding the DB address is a finding, by pid and
+    variable name, that only a Unix user of its own removes; with processes=False it is not looked for."""
+    import subprocess
+    import sys
+    import time
+
+    env = {"PATH": os.environ["PATH"], "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": SECRET}
+    neighbour = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
+    time.sleep(0.2)
+    deployment = dataclasses.replace(RECOMMENDED, bundles={})
+    try:
+        report = inspect("worker", deployment, team="team_a")
+        skipped = inspect("worker", deployment, team="team_a", processes=False)
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    (finding,) = [f for f in report.findings if f.check == "other_processes"]
+    assert finding.remedy == "isolate" and report.processes_inspected
+    (evidence,) = [e for e in finding.evidence if e.startswith(f"/proc/{neighbour.pid}/environ (")]
+    assert evidence.endswith("): AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    assert SECRET not in report.model_dump_json()
+    assert skipped.findings == []
+    bundles = inspect("dag-processor", RECOMMENDED, processes=False).findings
+    assert {f.remedy for f in bundles if f.check == "foreign_bundles"} == {"isolate"}
