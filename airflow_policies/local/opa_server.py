@@ -24,6 +24,16 @@ from airflow_policies.policy.team_layers import validate_team_layers
 __all__ = ["local_bundle_server", "local_opa", "opa_replica"]
 
 _START_TIMEOUT = 30.0
+#: OPA's own authorization policy for a local OPA: it answers every read and evaluation, and refuses every write
+#: (PUT, PATCH, DELETE of policies or data), so that no process able to reach it (team code included) can
+#: rewrite the rules or the registry it decides with. An OPA that gets its policy as a bundle refuses those
+#: writes by itself (a bundle owns its roots).
+_READ_ONLY = """package system.authz
+
+default allow := false
+
+allow if input.method in {"GET", "POST"}
+"""
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -81,13 +91,17 @@ def local_opa(
         known = {d.id for d in declared_rules(rules.resolve())}
         rollout_json = load_rollout(rollout, known).model_dump_json(exclude_none=True).encode()
     with tempfile.TemporaryDirectory(prefix="airflow-policies-opa-") as data_dir:
+        authz = Path(data_dir, "authz", "read_only.rego")
+        authz.parent.mkdir()
+        authz.write_text(_READ_ONLY)
         rollout_file = Path(data_dir, "rollout.json")
         rollout_file.write_bytes(rollout_json)
         meta_file = Path(data_dir, "meta.json")
         revision = policy_revision(policy_dirs, [registry.read_bytes(), rollout_json])
         meta_file.write_text(json.dumps({"revision": revision}))
         data = [f"{ROLLOUT_DATA_PATH}:{rollout_file}", f"{META_DATA_PATH}:{meta_file}"]
-        with _opa_process(registry, policy_dirs, data, port, decision_log) as url:
+        # The revision is the policy's: OPA's own authorization is not part of it.
+        with _opa_process(registry, [*policy_dirs, authz.parent], data, port, decision_log) as url:
             yield url
 
 
@@ -121,6 +135,11 @@ def _opa_process(
         url.removeprefix("http://"),
         "--log-level",
         "info" if decision_log else "error",
+        # Reads and evaluations for anyone, writes for no one (_READ_ONLY).
+        "--authentication",
+        "token",
+        "--authorization",
+        "basic",
         # Rule tests, samples (with their golden inputs) and suites are for CI; the server needs only the rules.
         "--ignore",
         "*_test.rego",

@@ -266,6 +266,31 @@ def _command_line_secret(scope: _Scope) -> Iterator[Finding]:
         )
 
 
+def _policy_writable(scope: _Scope) -> Iterator[Finding]:
+    if not (scope.processes and scope.runs_team_code):
+        return
+    from airflow_policies._config import settings
+
+    configured = settings()
+    root = configured.decision_path.split("/")[0]
+    probe = sources.opa_writes(str(configured.opa_url), root)
+    if probe.accepted is False or probe.answer.startswith("unreachable"):
+        return
+    yield scope.finding(
+        "policy_writable",
+        None,
+        f"the OPA at {configured.opa_url} accepts writes from the {scope.component}: team code here can rewrite "
+        "the rules and the registry every enforcement point decides with"
+        if probe.accepted
+        else f"could not tell whether the OPA at {configured.opa_url} accepts writes from the {scope.component}",
+        [probe.answer],
+        "serve the policy to OPA as a bundle (airflow-policies bundle build; a bundle owns its roots and OPA refuses "
+        "REST writes under them), or run OPA with --authentication=token --authorization=basic and a system.authz "
+        "policy that allows no write from these hosts",
+        severity="error" if probe.accepted else "warning",
+    )
+
+
 def _result_backend(scope: _Scope) -> Iterator[Finding]:
     if scope.component not in ("worker", "scheduler"):
         return
@@ -460,6 +485,7 @@ _ALL_CHECKS: tuple[Check, ...] = (
     _fernet_key,
     _other_processes,
     _command_line_secret,
+    _policy_writable,
     _result_backend,
     _foreign_bundles,
     _foreign_secrets,

@@ -37,6 +37,7 @@ CHECKS: dict[str, str] = {
     "other_processes": "Another process on this host, readable by this Unix user, holds a deployment secret in its "
     "environment.",
     "command_line_secret": "A process's command line, readable by every user of the host, holds a password.",
+    "policy_writable": "The OPA the policy asks accepts writes (of rules or data) from where team code runs.",
     "result_backend": "Celery's result backend is a database (by default the metadata DB), so a worker holds its "
     "address.",
     "foreign_bundles": "A process that runs one team's code is configured with another team's bundles.",

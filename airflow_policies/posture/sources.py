@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "OpaWrites",
     "ProcessSecrets",
     "command_line_passwords",
     "config_file",
     "configured",
     "foreign_process_secrets",
+    "opa_writes",
     "secret_variable",
 ]
 
@@ -131,3 +133,39 @@ def command_line_passwords() -> list[str]:
         if _PASSWORD_URL.search(cmdline):
             found.append(f"/proc/{process.name}/cmdline ({_command(process)})")
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class OpaWrites:
+    """What the OPA this process asks answered to a write that changes nothing."""
+
+    accepted: bool | None  # None: it could not tell (unreachable, or an answer that says neither)
+    answer: str
+
+
+def opa_writes(url: str, path: str, timeout: float = 2.0) -> OpaWrites:
+    """Whether OPA would accept a write to ``data.<path>`` from this process, found without writing anything.
+
+    A bundle whose manifest roots cover the path owns it (OPA refuses REST writes there); else an empty JSON
+    Patch (no operation, so nothing changes either way) shows whether OPA's authorization refuses writes
+    (401/403) or takes them.
+    """
+    import requests
+
+    base = url.rstrip("/")
+    try:
+        bundles = requests.get(f"{base}/v1/data/system/bundles", timeout=timeout)
+        if bundles.ok:
+            for name, bundle in (bundles.json().get("result") or {}).items():
+                roots = (bundle.get("manifest") or {}).get("roots")
+                if roots is None or any(path == r or path.startswith(f"{r}/") or r == "" for r in roots):
+                    return OpaWrites(False, f"bundle {name!r} owns data.{path}")
+        response = requests.patch(f"{base}/v1/data/{path}", json=[], timeout=timeout)
+    except (requests.RequestException, ValueError) as exc:
+        return OpaWrites(None, f"unreachable: {type(exc).__name__}")
+    answer = f"PATCH /v1/data/{path} (an empty patch) -> {response.status_code}"
+    if response.ok:
+        return OpaWrites(True, answer)
+    if response.status_code in (401, 403):
+        return OpaWrites(False, answer)
+    return OpaWrites(None, f"{answer}: {response.text[:200]}")

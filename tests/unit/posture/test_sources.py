@@ -85,3 +85,32 @@ def test_a_password_on_a_command_line_is_found():
 )  # fmt: skip
 def test_which_variables_are_secrets(name, secret):
     assert sources.secret_variable(name) is secret
+
+
+def test_whether_opa_takes_writes_without_writing(tmp_path):
+    """The project's local OPA refuses writes (its authorization policy); a bare `opa run --server` takes them;
+    an OPA whose bundle owns the path refuses them by itself; an OPA that is not there is not a finding."""
+    from airflow_policies._paths import opa_binary
+    from airflow_policies.local.net import free_loopback_port, stop
+    from airflow_policies.local.opa_server import local_opa
+    from tests.conftest import EXAMPLE_REGISTRY
+
+    with local_opa(EXAMPLE_REGISTRY) as url:
+        assert sources.opa_writes(url, "airflow_policies").accepted is False
+    bundle = tmp_path / "bundle"
+    (bundle / "airflow_policies" / "registry").mkdir(parents=True)
+    (bundle / "airflow_policies" / "registry" / "data.json").write_text("{}")
+    (bundle / ".manifest").write_text('{"roots": ["airflow_policies"]}')
+    for arguments, accepted in (([str(EXAMPLE_REGISTRY)], True), (["--bundle", str(bundle)], False)):
+        port = free_loopback_port()
+        command = [str(opa_binary()), "run", "--server", "--disable-telemetry", "--addr", f"127.0.0.1:{port}"]
+        process = subprocess.Popen([*command, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while (probe := sources.opa_writes(f"http://127.0.0.1:{port}", "airflow_policies")).accepted is None:
+                assert time.monotonic() < deadline, probe
+                time.sleep(0.1)
+        finally:
+            stop(process)
+        assert probe.accepted is accepted, probe
+    assert sources.opa_writes("http://127.0.0.1:9", "airflow_policies").answer.startswith("unreachable")
