@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -22,6 +25,7 @@ from airflow_policies.commands.common import (
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.local.opa_server import local_opa
 from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec, UserSpec
+from airflow_policies.posture.models import PostureReport
 
 __all__ = ["run_demo"]
 
@@ -136,6 +140,8 @@ def _celery_sandbox(stack: ExitStack, home: Path, bundles: list[BundleSpec], opa
         users=_USERS,
         database_url=stack.enter_context(local_postgres()),
         celery_brokers={team: stack.enter_context(local_redis()) for team in ("", "team_a", "team_b")},
+        # Each worker as a Unix user of its own, as on a machine of its own (needs root).
+        isolated_workers=os.geteuid() == 0,
     )
 
 
@@ -184,6 +190,27 @@ def _run_on_workers(sandbox: AirflowSandbox, state: dict[str, Any]) -> None:
             f"{ti['dag_id']}.{ti['task_id']} waits on queue '{ti['queue']}' of its own team's broker, which no worker "
             "consumes: another team's worker listens on that team's broker only."
         )
+    _print_worker_posture(sandbox)
+
+
+def _print_worker_posture(sandbox: AirflowSandbox) -> None:
+    """``airflow-policies doctor`` in each team's worker environment (as its user), one line each."""
+    print()
+    for team in sandbox.teams:
+        command = [sys.executable, "-m", "airflow_policies.cli", "doctor", "--component", "worker", "--team", team,
+                   "--format", "json"]  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="airflow-policies-mounts-") as mounts:
+            if sandbox.isolated_workers:
+                command = sandbox.as_worker(team, command, Path(mounts))
+            result = subprocess.run(command, env=sandbox.worker_env(team), capture_output=True, text=True, check=False)
+        try:
+            report = PostureReport.model_validate_json(result.stdout[result.stdout.index("{") :])
+        except ValueError:
+            print(f"doctor on {team}'s worker failed: {result.stderr[-500:]}")
+            continue
+        user = "its own Unix user" if sandbox.isolated_workers else "this Unix user (run as root to isolate it)"
+        checks = ", ".join(sorted({f.check for f in report.findings})) or "nothing"
+        print(f"airflow-policies doctor on {team}'s worker, as {user}: {checks} found (exit {result.returncode})")
 
 
 def _team(sandbox: AirflowSandbox, bundle_name: str | None) -> str | None:
