@@ -10,7 +10,6 @@ Exit codes as ``check``: 0 no error (warnings do not count), 1 an error finding,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from airflow_policies.commands.common import EXIT_OK, EXIT_REJECTED, Subcommands
+from airflow_policies.commands.formats import sarif_log
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.posture.models import CHECKS, REMEDIES, Component, PostureReport
 
@@ -155,23 +155,6 @@ def render_sarif(report: PostureReport) -> str:
         }
         for finding in report.findings
     ]
-    log = {
-        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "airflow-policies doctor",
-                        "rules": [
-                            {"id": check, "name": check, "shortDescription": {"text": text}}
-                            for check, text in CHECKS.items()
-                        ],
-                    }
-                },
-                "invocations": [{"executionSuccessful": True, "machine": report.host}],
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(log, indent=2)
+    rules = [{"id": check, "name": check, "shortDescription": {"text": text}} for check, text in CHECKS.items()]
+    invocations = [{"executionSuccessful": True, "machine": report.host}]
+    return sarif_log("airflow-policies doctor", rules, results, invocations=invocations)

@@ -173,20 +173,15 @@ def _sarif(report: CheckReport, root: Path, rules: Mapping[str, RuleDeclaration]
                 }
             ]
         results.append(result)
+    return sarif_log("airflow-policies", descriptors, results)
+
+
+def sarif_log(tool: str, rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> str:  # noqa: ANN401
+    """A SARIF 2.1.0 log of one run of ``tool``: its rule descriptors, its results, and more of the run's fields."""
     log = {
         "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "airflow-policies",
-                        "rules": descriptors,
-                    }
-                },
-                "results": results,
-            }
-        ],
+        "runs": [{"tool": {"driver": {"name": tool, "rules": rules}}, **run, "results": results}],
     }
     return json.dumps(log, indent=2)
 

@@ -135,6 +135,13 @@ class _Scope:
             remedy=remedy,
         )
 
+    def for_each_team(
+        self, check: str, message: str, evidence: list[str], fix: str, *, remedy: Remedy = "configure"
+    ) -> Iterator[Finding]:
+        """The same error for each team whose code runs here (``message`` names it as ``{team}``)."""
+        for team in self.teams:
+            yield self.finding(check, team, message.format(team=team), evidence, fix, remedy=remedy)
+
     @property
     def runs_team_code(self) -> bool:
         return bool(self.teams)
@@ -171,15 +178,13 @@ def _signing_key(scope: _Scope) -> Iterator[Finding]:
             "server verifies them (trusted_jwks_url or the public key)"
         )
     )
-    for team in scope.teams:
-        yield scope.finding(
-            "signing_key",
-            team,
-            f"{team}'s code in the {scope.component} can read a key that signs Execution API tokens, and mint one "
-            "for another team's task instance",
-            places,
-            fix,
-        )
+    yield from scope.for_each_team(
+        "signing_key",
+        f"{{team}}'s code in the {scope.component} can read a key that signs Execution API tokens, and mint one "
+        "for another team's task instance",
+        places,
+        fix,
+    )
 
 
 def _metadata_db(scope: _Scope) -> Iterator[Finding]:
@@ -197,16 +202,14 @@ def _metadata_db(scope: _Scope) -> Iterator[Finding]:
             "remove [database] sql_alchemy_conn (and its _cmd / _secret) from the workers: tasks reach Airflow "
             "through the Execution API only"
         )
-    for team in scope.teams:
-        yield scope.finding(
-            "metadata_db",
-            team,
-            f"{team}'s code in the {scope.component} can read the metadata DB's address and read or change every "
-            "team's rows",
-            places,
-            fix,
-            remedy="accept" if scope.needs_metadata_db else "configure",
-        )
+    yield from scope.for_each_team(
+        "metadata_db",
+        f"{{team}}'s code in the {scope.component} can read the metadata DB's address and read or change every "
+        "team's rows",
+        places,
+        fix,
+        remedy="accept" if scope.needs_metadata_db else "configure",
+    )
 
 
 def _fernet_key(scope: _Scope) -> Iterator[Finding]:
@@ -222,16 +225,14 @@ def _fernet_key(scope: _Scope) -> Iterator[Finding]:
     )
     if scope.component == "scheduler":
         fix = _PER_TEAM_WORKERS
-    for team in scope.teams:
-        yield scope.finding(
-            "fernet_key",
-            team,
-            f"{team}'s code in the {scope.component} can read the Fernet key, which decrypts every team's connection "
-            "passwords and Variables",
-            places,
-            fix,
-            remedy="accept" if scope.needs_metadata_db else "configure",
-        )
+    yield from scope.for_each_team(
+        "fernet_key",
+        f"{{team}}'s code in the {scope.component} can read the Fernet key, which decrypts every team's "
+        "connection passwords and Variables",
+        places,
+        fix,
+        remedy="accept" if scope.needs_metadata_db else "configure",
+    )
 
 
 def _other_processes(scope: _Scope) -> Iterator[Finding]:
@@ -240,16 +241,14 @@ def _other_processes(scope: _Scope) -> Iterator[Finding]:
     found = sources.foreign_process_secrets()
     if not found:
         return
-    for team in scope.teams:
-        yield scope.finding(
-            "other_processes",
-            team,
-            f"{team}'s code in the {scope.component} can read the environment of {len(found)} other process(es) of "
-            "this host holding deployment secrets (the same Unix user may read /proc/<pid>/environ)",
-            [p.describe() for p in found],
-            f"{_SEPARATE}; on one host, a Unix user per team and per component",
-            remedy="isolate",
-        )
+    yield from scope.for_each_team(
+        "other_processes",
+        f"{{team}}'s code in the {scope.component} can read the environment of {len(found)} other process(es) "
+        "of this host holding deployment secrets (the same Unix user may read /proc/<pid>/environ)",
+        [p.describe() for p in found],
+        f"{_SEPARATE}; on one host, a Unix user per team and per component",
+        remedy="isolate",
+    )
 
 
 def _command_line_secret(scope: _Scope) -> Iterator[Finding]:
