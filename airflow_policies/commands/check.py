@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
+import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from airflow_policies._config import MAX_INPUT_BYTES, FailureMode, load_settings
 from airflow_policies._paths import rego_library
@@ -39,25 +43,83 @@ from airflow_policies.policy.rule_index import declared_rules
 __all__ = ["check_files", "dag_files"]
 
 
+def _ignore_rules() -> Any:  # noqa: ANN401 - Airflow's private rule class
+    """Airflow's own ``.airflowignore`` rule class for ``[core] dag_ignore_file_syntax``.
+
+    Raises:
+        ConfigurationError: Airflow's file discovery changed shape (the files would not be read as Airflow reads them).
+    """
+    from airflow._shared.module_loading import file_discovery
+    from airflow.configuration import conf
+
+    syntax = conf.get("core", "dag_ignore_file_syntax", fallback="glob") or "glob"
+    rule = {"glob": "_GlobIgnoreRule", "regexp": "_RegexpIgnoreRule"}.get(syntax)
+    rule_type = getattr(file_discovery, rule, None) if rule else None
+    if rule_type is None or not (hasattr(rule_type, "compile") and hasattr(rule_type, "match")):
+        raise ConfigurationError(
+            f"cannot read .airflowignore files as this Airflow does ([core] dag_ignore_file_syntax = {syntax!r}, "
+            "airflow._shared.module_loading.file_discovery changed); upgrade airflow-policies"
+        )
+    return rule_type
+
+
+def _ignored(path: Path, root: Path, rules: Any, cache: dict[Path, list[Any]]) -> bool:  # noqa: ANN401
+    """Whether the DAG processor's walk of the bundle ``root`` skips ``path``: each directory from the root down
+    adds its ``.airflowignore`` patterns (relative to the root) to its parent's, and a directory or file matching
+    the patterns in force above it is skipped, as Airflow's ``find_path_from_directory`` walks."""
+
+    def patterns(directory: Path) -> list[Any]:
+        if directory not in cache:
+            inherited = patterns(directory.parent) if directory != root else []
+            own = directory / ".airflowignore"
+            lines = [re.sub(r"\s*#.*", "", line) for line in own.read_text().split("\n")] if own.is_file() else []
+            with warnings.catch_warnings():  # pathspec's deprecation of a name Airflow uses, on stdout otherwise
+                warnings.simplefilter("ignore", DeprecationWarning)
+                compiled = [rules.compile(line, root, own) for line in lines if line]
+            cache[directory] = [*inherited, *(rule for rule in compiled if rule is not None)]
+        return cache[directory]
+
+    above = path.parent
+    chain = [above, *above.parents]
+    steps = list(reversed(chain[: chain.index(root) + 1]))  # root, ..., path's directory
+    return any(rules.match(child, patterns(parent)) for parent, child in zip(steps, [*steps[1:], path], strict=True))
+
+
 def dag_files(paths: list[Path], root: Path) -> list[Path]:
-    """The DAG files to parse: every file Airflow would parse under a directory, and each file named.
+    """The DAG files to parse, as the DAG processor finds them in the bundle deployed from ``root``: the Python
+    and zip files under each directory named, and each file named, that its walk of the bundle does not skip
+    (``.airflowignore`` at any level, in ``[core] dag_ignore_file_syntax``) and that ``[core]
+    dag_discovery_safe_mode`` takes for a DAG file.
 
     Raises:
         ConfigurationError: a path does not exist or lies outside the bundle root.
     """
-    from airflow.utils.file import find_dag_file_paths
+    import zipfile
 
-    files: set[Path] = set()
+    from airflow.configuration import conf
+    from airflow.utils.file import might_contain_dag
+
+    safe_mode = conf.getboolean("core", "dag_discovery_safe_mode", fallback=True)
+    candidates: set[Path] = set()
     for path in paths:
         if not path.exists():
             raise ConfigurationError(f"{path} does not exist")
         if not path.resolve().is_relative_to(root):
             raise ConfigurationError(f"{path} is outside the bundle root {root}; pass --bundle-root DIR")
         if path.is_dir():
-            files.update(Path(p).resolve() for p in find_dag_file_paths(path.resolve(), safe_mode=False))
+            # Following links, as the DAG processor's walk does.
+            walked = os.walk(path.resolve(), followlinks=True)
+            candidates.update(Path(directory, name) for directory, _, names in walked for name in names)
         else:
-            files.add(path.resolve())
-    return sorted(files)
+            candidates.add(path.resolve())
+    rules, cache = _ignore_rules(), dict[Path, list[Any]]()
+    return sorted(
+        path
+        for path in candidates
+        if (path.suffix == ".py" or zipfile.is_zipfile(path))
+        and not _ignored(path, root, rules, cache)
+        and might_contain_dag(str(path), safe_mode)
+    )
 
 
 def check_files(

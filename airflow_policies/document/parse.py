@@ -38,7 +38,7 @@ def _parse_in_child(
     os.dup2(2, 1)
     try:
         from airflow import settings
-        from airflow.dag_processing.dagbag import DagBag
+        from airflow.dag_processing.dagbag import BundleDagBag
 
         if executors is not None:
             _configure_executors(executors)
@@ -46,7 +46,11 @@ def _parse_in_child(
         # Decisions are made by the parent; hook-based policies here would only reject DAGs early.
         settings.dag_policy = lambda dag: None
         settings.task_policy = lambda task: None
-        bag = DagBag(dag_folder=path, bundle_path=Path(root), bundle_name=bundle.name, safe_mode=False)
+        # As the DAG processor parses a bundle's file: the bundle root on sys.path (helper modules and packages
+        # beside the DAGs import), in this forked child only.
+        bag = BundleDagBag(
+            dag_folder=path, bundle_path=Path(root), bundle_name=bundle.name, safe_mode=False, load_op_links=False
+        )
         documents = [
             build_input(dag, bundle=bundle, enforcement_point="check").model_dump_json()
             for dag in sorted(bag.dags.values(), key=lambda d: d.dag_id)

@@ -313,3 +313,83 @@ def test_progress_on_stderr_for_many_files(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     progress = [line for line in result.stderr.splitlines() if line.startswith("airflow-policies: checked")]
     assert progress == [f"airflow-policies: checked {n}/20 files" for n in range(2, 21, 2)]
+
+
+_USES_HELPERS = """
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+import helpers_team_a
+from common.naming import team_dag_id
+
+with DAG(team_dag_id("uses_helper"), schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+    EmptyOperator(task_id="e", queue=helpers_team_a.QUEUE)
+"""
+_ANOTHER = """
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+with DAG("team_a__nested", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+    EmptyOperator(task_id="e")
+"""
+_WORK_IN_PROGRESS = "from airflow.sdk import DAG\nraise RuntimeError('work in progress')\n"
+
+
+def _dag_repository(root: Path) -> Path:
+    """A team's DAG repository as teams lay it out: a helper module and a package beside the DAGs, a scratch
+    folder and old files kept out by .airflowignore files at two levels."""
+    (root / "common").mkdir(parents=True)
+    (root / "helpers_team_a.py").write_text("QUEUE = 'team_a'\n")
+    (root / "common" / "__init__.py").write_text("")
+    (root / "common" / "naming.py").write_text("def team_dag_id(name):\n    return f'team_a__{name}'\n")
+    (root / "uses_helper.py").write_text(_USES_HELPERS)
+    (root / "scratch").mkdir()
+    (root / "scratch" / "draft.py").write_text(_WORK_IN_PROGRESS)
+    (root / ".airflowignore").write_text("scratch/\n# old DAGs are kept for reference\n")
+    (root / "nested").mkdir()
+    (root / "nested" / ".airflowignore").write_text("old_*.py\n")
+    (root / "nested" / "old_export.py").write_text(_WORK_IN_PROGRESS)
+    (root / "nested" / "current.py").write_text(_ANOTHER)
+    return root
+
+
+def test_a_dag_repository_is_parsed_as_the_dag_processor_parses_its_bundle(tmp_path):
+    """The bundle root is on sys.path (a helper module and a package import), .airflowignore files at every level
+    are honoured, and only the files dag_discovery_safe_mode takes for DAG files are parsed: the same files
+    Airflow's own listing of the bundle gives."""
+    from airflow.utils.file import list_py_file_paths
+
+    from airflow_policies.commands.check import dag_files
+
+    repository = _dag_repository(tmp_path / "dags")
+    result = _check_json(repository, "team_a_dags", "team_a")
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    report = _json(result)
+    assert [f["file"] for f in report["files"]] == ["nested/current.py", "uses_helper.py"]
+    assert all(f["import_error"] is None for f in report["files"])
+    assert _outcomes(report) == {"team_a__nested": "mutated", "team_a__uses_helper": "mutated"}
+    routed = {m["field"]: m["after"] for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_a__nested"
+              for m in d["mutations"]}  # fmt: skip
+    helped = {m["field"] for f in report["files"] for d in f["dags"] if d["dag_id"] == "team_a__uses_helper"
+              for m in d["mutations"]}  # fmt: skip
+    assert routed["queue"] == "team_a" and "queue" not in helped  # the helper module's queue reached the task
+    airflow_lists = sorted(Path(p) for p in list_py_file_paths(repository, safe_mode=True))
+    assert dag_files([repository], repository.resolve()) == airflow_lists
+
+
+def test_files_named_by_pre_commit_are_filtered_as_airflow_would(tmp_path):
+    """Named files (as pre-commit passes them, relative to the repository) under --bundle-root: an ignored file and a
+    helper are not parsed, the DAG file is, with the bundle root on its sys.path."""
+    repository = _dag_repository(tmp_path / "dags")
+    result = subprocess.run(
+        [*CLI, "check", "dags/uses_helper.py", "dags/scratch/draft.py", "dags/helpers_team_a.py",
+         "--bundle-root", "dags", "--bundle", "team_a_dags", "--team", "team_a",
+         "--registry", str(EXAMPLE_REGISTRY), "--format", "json"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_POLICIES_"))},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert [f["file"] for f in _json(result)["files"]] == ["uses_helper.py"]
+    assert repository.is_dir()
