@@ -10,7 +10,9 @@ Writing never changes the outcome: a refusal whose row cannot be written is stil
 from __future__ import annotations
 
 import datetime
+import json
 import logging
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -51,15 +53,28 @@ class RuntimeRefusal(BaseModel):
     message: str
 
 
+#: Attempts at writing one row: a SQLite metadata DB refuses a write while another process holds its lock.
+_ATTEMPTS = 3
+
+
 def _write(event: str, extra: str, dag_id: str | None = None, task_id: str | None = None) -> None:
     from airflow.models.log import Log
     from airflow.utils.session import create_session
+    from sqlalchemy.exc import OperationalError
 
-    try:
-        with create_session() as session:
-            session.add(Log(event=event, owner=OWNER, extra=extra, dag_id=dag_id, task_id=task_id))
-    except Exception:  # the refusal or the start-up stands; only its row is lost, and said so
-        log.exception("airflow-policies could not write %s to Airflow's audit log", event)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with create_session() as session:
+                session.add(Log(event=event, owner=OWNER, extra=extra, dag_id=dag_id, task_id=task_id))
+            return
+        except OperationalError:
+            if attempt == _ATTEMPTS:
+                log.exception("airflow-policies could not write %s to Airflow's audit log", event)
+            else:
+                time.sleep(0.2 * attempt)
+        except Exception:  # the refusal or the start-up stands; only its row is lost, and said so
+            log.exception("airflow-policies could not write %s to Airflow's audit log", event)
+            return
 
 
 def record_refusal(refusal: RuntimeRefusal) -> None:
@@ -84,12 +99,14 @@ def recent_refusals(session: Any, since: datetime.datetime) -> list[RuntimeRefus
     refusals = []
     for row in rows:
         try:
-            refusal = RuntimeRefusal.model_validate_json(row.extra or "")
-        except ValidationError:
+            # The DAG and task are the row's own columns (Airflow's UI filters on them), the rest is its extra.
+            stored = json.loads(row.extra or "")
+            refusal = RuntimeRefusal.model_validate(
+                {**stored, "recorded_at": row.dttm, "dag_id": row.dag_id, "task_id": row.task_id}
+            )
+        except (ValueError, TypeError, ValidationError):
             continue
-        refusals.append(
-            refusal.model_copy(update={"recorded_at": row.dttm, "dag_id": row.dag_id, "task_id": row.task_id})
-        )
+        refusals.append(refusal)
     return refusals
 
 

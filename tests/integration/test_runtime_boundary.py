@@ -109,6 +109,7 @@ def template_db(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 _VICTIM_ROWS = """
+import datetime
 import json
 from airflow.models.asset import AssetEvent, AssetModel
 from airflow.models.asset_state_store import AssetStateStoreModel
@@ -119,6 +120,9 @@ from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 from sqlalchemy import select
 
+from airflow_policies.enforcement.audit_log import latest_postures, recent_refusals
+
+since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
 with create_session() as session:
     every = lambda model: session.scalars(select(model))
     uris = {a.id: a.uri for a in every(AssetModel)}
@@ -130,6 +134,9 @@ with create_session() as session:
         "xcoms": {f"{x.dag_id}.{x.task_id}": x.value for x in every(XComModel) if x.key == "return_value"},
         "audit_log": [[row.event, row.dag_id, row.task_id, json.loads(row.extra)] for row in every(Log)
                       if row.event.startswith("airflow_policies.")],
+        # What the Policies page reads back of them.
+        "page": {"refusals": [r.model_dump(mode="json") for r in recent_refusals(session, since)],
+                 "posture": sorted(r.component for r in latest_postures(session, since))},
     }, default=str))
 """
 
@@ -531,6 +538,10 @@ def test_every_runtime_refusal_is_in_airflows_audit_log(guarded, unguarded):
         for task_id in attacks:
             assert rule in rules[dag_id, task_id, "execution_api"], (dag_id, task_id, rules)
     assert not any(task_id == "control" for _, task_id, _ in refused)
+    page = guarded.rows["page"]["refusals"]  # as the Policies page reads them back
+    assert sorted(f"{r['dag_id']}.{r['task_id']}@{r['enforcement_point']}" for r in page) == sorted(
+        f"{dag_id}.{task_id}@{extra['enforcement_point']}" for dag_id, task_id, extra in refused
+    )
     channel_points = {extra["enforcement_point"] for dag_id, _, extra in refused if dag_id is None}
     assert channel_points == {"triggerer", "dag_processor_channel"}
     # The unguarded deployment's DB is a copy of the template, whose parse (every check on) refused the DAG file's
@@ -550,6 +561,7 @@ def test_each_component_reported_its_posture_at_start(guarded, unguarded):
 
     with_guard, without = posture(guarded), posture(unguarded)
     assert set(with_guard) == {"scheduler", "dag-processor", "triggerer", "api-server"}
+    assert guarded.rows["page"]["posture"] == sorted(with_guard)  # one per component, as the page reads them
     scheduler = {(f["check"], f["team"]) for f in with_guard["scheduler"]["findings"]}
     assert {("signing_key", "team_a"), ("signing_key", "team_b"), ("metadata_db", "team_a")} <= scheduler
     assert with_guard["api-server"]["findings"] == []
