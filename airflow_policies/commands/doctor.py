@@ -37,6 +37,7 @@ def register(commands: Subcommands) -> None:
         "--bundle-name", action="append", dest="bundles", help="a bundle a DAG processor parses (repeatable)"
     )
     doctor.add_argument("--apps", help="the API server's --apps (default: all)")
+    doctor.add_argument("--registry", type=Path, help="the team registry: the global executors it opens to teams")
     doctor.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     doctor.add_argument("--airflow-home", type=Path, help="check the component configured in this AIRFLOW_HOME")
     doctor.add_argument("--env-file", type=Path, help="check the component with this environment (KEY=VALUE lines)")
@@ -73,6 +74,7 @@ def _pointed(args: argparse.Namespace) -> int:
     argv = ["doctor", "--component", args.component, "--format", args.format, "--no-processes"]
     argv += [*(["--team", args.team] if args.team else []), *(["--apps", args.apps] if args.apps else [])]
     argv += [arg for bundle in args.bundles or () for arg in ("--bundle-name", bundle)]
+    argv += ["--registry", str(args.registry.resolve())] if args.registry else []
     with tempfile.TemporaryDirectory(prefix="airflow-policies-doctor-") as scratch:
         # Airflow creates its log folder when imported: not in the component's home.
         env.setdefault("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(Path(scratch, "logs")))
@@ -91,9 +93,14 @@ def run(args: argparse.Namespace) -> int:
         return _pointed(args)
     from airflow_policies.posture.checks import inspect, read_deployment
 
+    opened = None
+    if args.registry is not None:
+        from airflow_policies.policy.registry import load_registry
+
+        opened = tuple(load_registry(args.registry).global_.executors)
     report = inspect(
         args.component,
-        read_deployment(),
+        read_deployment(opened_global_executors=opened),
         team=args.team,
         bundles=args.bundles,
         processes=not args.no_processes,

@@ -54,6 +54,8 @@ class Deployment:
     policy_loaded: bool
     #: Whether the API server's app holds the Execution API guard (``None``: not known outside the API server).
     guard_installed: bool | None = None
+    #: The global executors the team registry opens to every team (``global.executors``; ``None``: not read).
+    opened_global_executors: tuple[str, ...] | None = None
 
     @property
     def teams(self) -> list[str]:
@@ -65,8 +67,11 @@ class Deployment:
         return own or [e for e in self.executors if e.team is None]
 
 
-def read_deployment(guard_installed: bool | None = None) -> Deployment:
-    """The deployment as this process's Airflow configuration describes it."""
+def read_deployment(
+    guard_installed: bool | None = None, opened_global_executors: tuple[str, ...] | None = None
+) -> Deployment:
+    """The deployment as this process's Airflow configuration describes it (and, given, the registry's
+    ``global.executors``)."""
     from airflow import settings as airflow_settings
     from airflow.configuration import conf
 
@@ -84,6 +89,7 @@ def read_deployment(guard_installed: bool | None = None) -> Deployment:
         disabled_points=frozenset(settings().disabled_points),
         policy_loaded=any(h.plugin_name == "airflow_policies" for h in hooks),
         guard_installed=guard_installed,
+        opened_global_executors=opened_global_executors,
     )
 
 
@@ -400,18 +406,32 @@ def _global_executor(scope: _Scope) -> Iterator[Finding]:
     deployment = scope.deployment
     if scope.component != "scheduler" or not deployment.multi_team:
         return
+    shared = [min(e.names, key=len) for e in deployment.executors if e.team is None]
     for team in deployment.teams:
-        if any(e.team == team for e in deployment.executors):
-            continue
-        shared = [min(e.names, key=len) for e in deployment.executors if e.team is None]
+        if not any(e.team == team for e in deployment.executors):
+            yield scope.finding(
+                "global_executor",
+                team,
+                f"{team} has no executor of its own: its tasks run on the global executor(s), beside teamless DAGs' "
+                "tasks (airflow-policies' executors.global_executor rejects them unless the registry lists the "
+                "executor in global.executors)",
+                [f"[core] executor: {', '.join(shared) or '(none)'} global, none for {team}"],
+                f"give {team} its own executor in [core] executor ({team}=CeleryExecutor) with its own workers",
+                severity="warning",
+            )
+    opened = sorted(
+        name
+        for name in deployment.opened_global_executors or ()
+        if any(name in e.names for e in deployment.executors if e.team is None)
+    )
+    if opened:
         yield scope.finding(
             "global_executor",
-            team,
-            f"{team} has no executor of its own: its tasks run on the global executor(s), beside teamless DAGs' "
-            "tasks (airflow-policies' executors.global_executor rejects them unless the registry lists the "
-            "executor in global.executors)",
-            [f"[core] executor: {', '.join(shared) or '(none)'} global, none for {team}"],
-            f"give {team} its own executor in [core] executor ({team}=CeleryExecutor) with its own workers",
+            None,
+            f"the registry opens the global executor(s) {', '.join(opened)} to every team: a team's task that names "
+            "one runs there, beside teamless DAGs' and other teams' tasks",
+            [f"registry global.executors: {', '.join(opened)}"],
+            "take them out of global.executors, and give each team that needs one an executor of its own",
             severity="warning",
         )
 

@@ -125,3 +125,21 @@ def test_pointing_at_nothing_usable_is_a_configuration_error(tmp_path, capsys):
     bad.write_text("NOT A VARIABLE\n")
     assert main(["doctor", "--component", "worker", "--env-file", str(bad)]) == 2
     assert f"{bad}:1: expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_the_registry_names_the_global_executors_opened_to_teams(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor;team_a=LocalExecutor")
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("global:\n  executors: [LocalExecutor]\nteams:\n  team_a:\n    executors: [LocalExecutor]\n")
+    from airflow_policies.document.builder import forget_loaded_executors
+
+    forget_loaded_executors()
+    try:
+        code = main(["doctor", "--component", "scheduler", "--registry", str(registry), "--no-processes",
+                     "--format", "json"])  # fmt: skip
+    finally:
+        forget_loaded_executors()
+    findings = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["check"] == "global_executor"]
+    assert [f["evidence"] for f in findings] == [["registry global.executors: LocalExecutor"]]
+    assert code == 1  # the LocalExecutor's own findings (team_a's tasks are the scheduler's children)

@@ -259,3 +259,12 @@ def test_another_process_of_the_host_holding_a_secret(monkeypatch):
     assert skipped.findings == []
     bundles = inspect("dag-processor", RECOMMENDED, processes=False).findings
     assert {f.remedy for f in bundles if f.check == "foreign_bundles"} == {"isolate"}
+
+
+def test_global_executors_the_registry_opens_to_every_team():
+    """Named in global.executors and configured globally: a warning; a name [core] executor has not: nothing."""
+    opened = dataclasses.replace(RECOMMENDED, opened_global_executors=("LocalExecutor", "KubernetesExecutor"))
+    (finding,) = inspect("scheduler", opened, processes=False).findings
+    assert (finding.check, finding.team, finding.severity) == ("global_executor", None, "warning")
+    assert finding.evidence == ["registry global.executors: LocalExecutor"]
+    assert inspect("scheduler", RECOMMENDED, processes=False).findings == []
