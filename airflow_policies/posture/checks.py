@@ -193,51 +193,56 @@ def _signing_key(scope: _Scope) -> Iterator[Finding]:
     )
 
 
-def _metadata_db(scope: _Scope) -> Iterator[Finding]:
+def _held_option(
+    scope: _Scope, check: str, section: str, key: str, what: str, fixes: dict[str, str]
+) -> Iterator[Finding]:
+    """An option that gives ``what`` to whoever reads it, configured where team code runs; ``fixes`` by kind of
+    component: ``scheduler`` (its LocalExecutor tasks), ``needed`` (the DAG processor and the triggerer, which
+    need it in Airflow 3.3) and ``worker``."""
     if not scope.runs_team_code:
         return
-    places = sources.configured("database", "sql_alchemy_conn")
+    places = sources.configured(section, key)
     if not places:
         return
-    if scope.component == "scheduler":
-        fix = _PER_TEAM_WORKERS + " (Airflow blanks the address in the task's own configuration, not in its parents')"
-    elif scope.needs_metadata_db:
-        fix = f"the {scope.component} needs the metadata DB in Airflow 3.3: {_SEPARATE}"
-    else:
-        fix = (
-            "remove [database] sql_alchemy_conn (and its _cmd / _secret) from the workers: tasks reach Airflow "
-            "through the Execution API only"
-        )
+    kind = "scheduler" if scope.component == "scheduler" else "needed" if scope.needs_metadata_db else "worker"
     yield from scope.for_each_team(
-        "metadata_db",
-        f"{{team}}'s code in the {scope.component} can read the metadata DB's address and read or change every "
-        "team's rows",
+        check,
+        f"{{team}}'s code in the {scope.component} can read {what}",
         places,
-        fix,
-        remedy="accept" if scope.needs_metadata_db else "configure",
+        fixes[kind].format(component=scope.component),
+        remedy="accept" if kind == "needed" else "configure",
+    )
+
+
+def _metadata_db(scope: _Scope) -> Iterator[Finding]:
+    yield from _held_option(
+        scope,
+        "metadata_db",
+        "database",
+        "sql_alchemy_conn",
+        "the metadata DB's address and read or change every team's rows",
+        {
+            "scheduler": _PER_TEAM_WORKERS
+            + " (Airflow blanks the address in the task's own configuration, not in its parents')",
+            "needed": f"the {{component}} needs the metadata DB in Airflow 3.3: {_SEPARATE}",
+            "worker": "remove [database] sql_alchemy_conn (and its _cmd / _secret) from the workers: tasks reach "
+            "Airflow through the Execution API only",
+        },
     )
 
 
 def _fernet_key(scope: _Scope) -> Iterator[Finding]:
-    if not scope.runs_team_code:
-        return
-    places = sources.configured("core", "fernet_key")
-    if not places:
-        return
-    fix = (
-        f"the {scope.component} decrypts the connections it serves in Airflow 3.3: {_SEPARATE}"
-        if scope.needs_metadata_db
-        else "remove [core] fernet_key from this component: the API server decrypts what a task is served"
-    )
-    if scope.component == "scheduler":
-        fix = _PER_TEAM_WORKERS
-    yield from scope.for_each_team(
+    yield from _held_option(
+        scope,
         "fernet_key",
-        f"{{team}}'s code in the {scope.component} can read the Fernet key, which decrypts every team's "
-        "connection passwords and Variables",
-        places,
-        fix,
-        remedy="accept" if scope.needs_metadata_db else "configure",
+        "core",
+        "fernet_key",
+        "the Fernet key, which decrypts every team's connection passwords and Variables",
+        {
+            "scheduler": _PER_TEAM_WORKERS,
+            "needed": f"the {{component}} decrypts the connections it serves in Airflow 3.3: {_SEPARATE}",
+            "worker": "remove [core] fernet_key from this component: the API server decrypts what a task is served",
+        },
     )
 
 
