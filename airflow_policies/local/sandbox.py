@@ -95,7 +95,7 @@ class AirflowSandbox:
             tasks then call the Execution API at ``<base_path>/execution/``.
         celery_brokers: Celery mode: the broker (a ``redis://`` URL without database number) of each team's
             CeleryExecutor, and of the global one under ``""``; results go to database 1 of the same server.
-        isolated_workers: run each team's Celery worker as its own Unix user (:data:`WORKER_UIDS`; needs root).
+        isolated_workers: run each team's Celery worker as its own Unix user (:data:`FIRST_WORKER_UID` on; needs root).
     """
 
     home: Path
@@ -278,6 +278,8 @@ class AirflowSandbox:
 
         Each process logs to ``home/<name>.log`` and writes its decision log to ``home/<name>-decisions.jsonl``.
         """
+        if workers and not self.celery_brokers:
+            raise ValueError("Celery workers need a sandbox with celery_brokers")
         airflow_cli = str(Path(sys.executable).with_name("airflow"))
         mounts = Path(tempfile.mkdtemp(prefix="airflow-policies-mounts-"))
         commands = {
@@ -289,8 +291,6 @@ class AirflowSandbox:
                 f"worker-{team}": self._worker_command(team, queues, mounts) for team, queues in (workers or {}).items()
             },
         }
-        if workers and not self.celery_brokers:
-            raise ValueError("Celery workers need a sandbox with celery_brokers")
         # Each triggerer serves its triggers' logs on a port of its own.
         ports = {name: {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_loopback_port())} for name in commands}
         processes = []
