@@ -284,7 +284,7 @@ def _policy_writable(scope: _Scope) -> Iterator[Finding]:
     configured = settings()
     root = configured.decision_path.split("/")[0]
     probe = sources.opa_writes(str(configured.opa_url), root)
-    if probe.accepted is False or probe.answer.startswith("unreachable"):
+    if probe.accepted is False or not probe.reached:
         return
     yield scope.finding(
         "policy_writable",
@@ -361,19 +361,15 @@ def _foreign_secrets(scope: _Scope) -> Iterator[Finding]:
     from airflow.configuration import conf
 
     shared = len(scope.teams) > 1 or scope.component == "scheduler"
+    team_scoped = [n for n in os.environ if n.startswith(("AIRFLOW_CONN__", "AIRFLOW_VAR__")) and "___" in n]
+    teamless = sorted(
+        n
+        for n in os.environ
+        if n.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")) and not n.startswith(("AIRFLOW_CONN__", "AIRFLOW_VAR__"))
+    )
     for team in scope.teams:
         own = (f"AIRFLOW_CONN__{team.upper()}___", f"AIRFLOW_VAR__{team.upper()}___")
-        foreign = sorted(
-            name
-            for name in os.environ
-            if name.startswith(("AIRFLOW_CONN__", "AIRFLOW_VAR__")) and "___" in name and not name.startswith(own)
-        )
-        teamless = sorted(
-            name
-            for name in os.environ
-            if name.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-            and not name.startswith(("AIRFLOW_CONN__", "AIRFLOW_VAR__"))
-        )
+        foreign = sorted(name for name in team_scoped if not name.startswith(own))
         if foreign:
             yield scope.finding(
                 "foreign_secrets",

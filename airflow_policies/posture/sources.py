@@ -141,6 +141,7 @@ class OpaWrites:
 
     accepted: bool | None  # None: it could not tell (unreachable, or an answer that says neither)
     answer: str
+    reached: bool = True
 
 
 def opa_writes(url: str, path: str, timeout: float = 2.0) -> OpaWrites:
@@ -162,7 +163,7 @@ def opa_writes(url: str, path: str, timeout: float = 2.0) -> OpaWrites:
                     return OpaWrites(False, f"bundle {name!r} owns data.{path}")
         response = requests.patch(f"{base}/v1/data/{path}", json=[], timeout=timeout)
     except (requests.RequestException, ValueError) as exc:
-        return OpaWrites(None, f"unreachable: {type(exc).__name__}")
+        return OpaWrites(None, f"unreachable: {type(exc).__name__}", reached=False)
     answer = f"PATCH /v1/data/{path} (an empty patch) -> {response.status_code}"
     if response.ok:
         return OpaWrites(True, answer)

@@ -113,4 +113,6 @@ def test_whether_opa_takes_writes_without_writing(tmp_path):
         finally:
             stop(process)
         assert probe.accepted is accepted, probe
-    assert sources.opa_writes("http://127.0.0.1:9", "airflow_policies").answer.startswith("unreachable")
+    unreachable = sources.opa_writes("http://127.0.0.1:9", "airflow_policies")
+    assert (unreachable.reached, unreachable.accepted) == (False, None)
+    assert unreachable.answer.startswith("unreachable")
