@@ -102,3 +102,15 @@ test_owners_and_pod_label if {
 	kubernetes.owners(fixtures.registry.teams, "namespaces", "nowhere") == set()
 	kubernetes.pod_label(fixtures.pod({})) == "(operator, KubernetesPodOperator)"
 }
+
+test_global_node_pools_and_templates_are_usable if {
+	registry := json.patch(fixtures.registry, [
+		{"op": "add", "path": "/global/kubernetes/node_pools/-", "value": "shared-pool"},
+		{"op": "add", "path": "/global/kubernetes/pod_template_files/-", "value": "/opt/airflow/pod_templates/base.yaml"},
+	])
+	kubernetes.usable_node_pools == {"shared-pool"} with input as fixtures.dag_of(null, {}, [])
+		with data.airflow_policies.registry as registry
+	kubernetes.usable_pod_template_files == {"/opt/airflow/pod_templates/base.yaml"}
+		with input as fixtures.dag_of(null, {}, [])
+		with data.airflow_policies.registry as registry
+}

@@ -1,0 +1,67 @@
+package airflow_policies.rules.kubernetes.foreign_node_pool_test
+
+import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.rules.kubernetes.foreign_node_pool as rule
+
+test_deny_other_teams_node_pool_in_node_selector if {
+	pod := fixtures.pod({"node_selector": {"airflow-policies/node-pool": "team-b-pool"}})
+	rule.violation == {{
+		"rule": "kubernetes.foreign_node_pool",
+		"title": "Node pool the team may not use",
+		"task_id": "t1",
+		"message": concat("", [
+			"task 't1' asks for node pool 'team-b-pool' (node_selector) in a pod (operator, KubernetesPodOperator), ",
+			"which team 'team_a' may not use: it belongs to team 'team_b'",
+		]),
+		"remediation": concat(" ", [
+			"Leave the node pool unset (your team's default node pool is set for you) or choose one of your team's",
+			"node pools.",
+		]),
+		"details": {
+			"node_pool": "team-b-pool", "via": "node_selector", "source": "operator",
+			"location": "KubernetesPodOperator", "owners": ["team_b"],
+		},
+		"action": "deny",
+	}} with input as fixtures.dag({}, [fixtures.pod_task("t1", [pod])])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+# Affinity (operator In, each value) and tolerations with a value choose node pools too; other labels and
+# operators do not.
+test_deny_node_pools_chosen_through_affinity_and_tolerations if {
+	label := "airflow-policies/node-pool"
+	pod := fixtures.pod({
+		"source": "executor_config", "location": "executor_config.pod_override",
+		"node_selector": {"kubernetes.io/arch": "gpu-pool"},
+		"node_affinity": [
+			{"key": label, "operator": "In", "values": ["team-a-pool", "gpu-pool"]},
+			{"key": label, "operator": "NotIn", "values": ["team-b-pool"]},
+		],
+		"tolerations": [
+			{"key": label, "operator": "Equal", "value": "team-b-pool", "effect": "NoSchedule"},
+			{"key": label, "operator": "Exists", "value": null, "effect": "NoSchedule"},
+		],
+	})
+	_found(rule.violation) == {["t1", "gpu-pool", "node_affinity", []], ["t1", "team-b-pool", "toleration", ["team_b"]]}
+		with input as fixtures.dag({}, [fixtures.pod_task("t1", [pod])])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+# The registry says which node label names the pool.
+test_deny_by_the_registrys_node_pool_label if {
+	selector := {"airflow-policies/node-pool": "x", "cloud.google.com/gke-nodepool": "team-b-pool"}
+	pod := fixtures.pod({"node_selector": selector})
+	registry := object.union(fixtures.registry, {"kubernetes": {"node_pool_label": "cloud.google.com/gke-nodepool"}})
+	_found(rule.violation) == {["t1", "team-b-pool", "node_selector", ["team_b"]]}
+		with input as fixtures.dag({}, [fixtures.pod_task("t1", [pod])])
+		with data.airflow_policies.registry as registry
+}
+
+test_allow_own_node_pool_and_none if {
+	pods := [fixtures.pod({"node_selector": {"airflow-policies/node-pool": "team-a-pool"}}), fixtures.pod({})]
+	_found(rule.violation) == set()
+		with input as fixtures.dag({}, [fixtures.pod_task("t1", pods)])
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+_found(violations) := {[v.task_id, v.details.node_pool, v.details.via, v.details.owners] | some v in violations}
