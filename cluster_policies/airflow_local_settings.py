@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from airflow import settings as _airflow_settings
 
-from airflow_policies.enforcement.cluster_policies import dag_policy, task_instance_mutation_hook
+from airflow_policies.enforcement.cluster_policies import dag_policy, pod_mutation_hook, task_instance_mutation_hook
 
 # Airflow loads entry-point policy plugins before this module: registering the same hook twice would
 # ask OPA twice per DAG.
 if _airflow_settings.get_policy_plugin_manager().has_plugin("airflow_policies"):
     __all__: list[str] = []
 else:
-    __all__ = ["dag_policy", "task_instance_mutation_hook"]
+    __all__ = ["dag_policy", "pod_mutation_hook", "task_instance_mutation_hook"]

@@ -12,6 +12,7 @@ from airflow_policies.exceptions import MalformedDecisionError
 
 __all__ = [
     "DAG_FIELDS",
+    "POD_FIELDS",
     "Action",
     "AppliedException",
     "Decision",
@@ -28,7 +29,22 @@ Action = Literal["deny", "warn", "dryrun"]
 Effect = Literal["deny", "warn", "dryrun", "excepted"]
 
 #: The allowlist: the only fields a decision may set. Every other field is refused as malformed.
-MutableField = Literal["queue", "pool", "executor", "owner", "retries", "execution_timeout", "tags"]
+MutableField = Literal[
+    "queue",
+    "pool",
+    "executor",
+    "owner",
+    "retries",
+    "execution_timeout",
+    "tags",
+    "pod_namespace",
+    "pod_service_account",
+    "pod_node_selector",
+    "pod_labels",
+]
+#: Mutable fields of a task's Kubernetes pod: a KubernetesPodOperator's arguments at parse time, the final pod in
+#: the KubernetesExecutor's ``pod_mutation_hook``. The dict-valued ones are merged into what the pod has.
+POD_FIELDS = frozenset({"pod_namespace", "pod_service_account", "pod_node_selector", "pod_labels"})
 #: Mutable fields that belong to the DAG (task_id null); the others belong to a task.
 DAG_FIELDS = frozenset({"tags"})
 
@@ -87,7 +103,7 @@ class Mutation(_Model):
     @classmethod
     def _value_fits_field(cls, value: Any, info: Any) -> Any:  # noqa: ANN401 - the type depends on the field
         field = info.data.get("field")
-        if field in ("queue", "pool", "executor", "owner"):
+        if field in ("queue", "pool", "executor", "owner", "pod_namespace", "pod_service_account"):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{field} must be a non-empty string")
         elif field == "retries":
@@ -96,6 +112,12 @@ class Mutation(_Model):
         elif field == "execution_timeout":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError("execution_timeout must be a positive number of seconds")
+        elif field in ("pod_node_selector", "pod_labels") and (
+            not isinstance(value, dict)
+            or not value
+            or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in value.items())
+        ):
+            raise ValueError(f"{field} must be a non-empty object of strings")
         elif field == "tags" and (not isinstance(value, list) or not all(isinstance(t, str) and t for t in value)):
             raise ValueError("tags must be a list of non-empty strings")
         return value

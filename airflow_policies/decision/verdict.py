@@ -18,7 +18,7 @@ from airflow_policies._config import MAX_INPUT_BYTES, FailureMode
 from airflow_policies.decision import metrics
 from airflow_policies.decision.breaker import CircuitBreaker
 from airflow_policies.decision.log import write_record
-from airflow_policies.decision.models import Decision
+from airflow_policies.decision.models import POD_FIELDS, Decision, Mutation
 from airflow_policies.decision.record import DecisionRecord, MutationChange, Outcome
 from airflow_policies.document.models import InputDocument, document_json
 from airflow_policies.exceptions import (
@@ -48,7 +48,7 @@ def _changes(document: InputDocument, decision: Decision) -> list[MutationChange
                 raise MalformedDecisionError(
                     f"the decision mutates task {task_id!r}, which DAG {document.dag.dag_id!r} does not have"
                 )
-            before = getattr(source, m.field, None)
+            before = _pod_before(source, m) if m.field in POD_FIELDS else getattr(source, m.field, None)
             by_before.setdefault(repr(before), (before, []))[1].append(task_id)
         changes.extend(
             MutationChange(
@@ -63,6 +63,28 @@ def _changes(document: InputDocument, decision: Decision) -> list[MutationChange
             for before, task_ids in by_before.values()
         )
     return changes
+
+
+#: The setting of :class:`PodSettings` each pod field mutates.
+_POD_SETTING = {
+    "pod_namespace": "namespace",
+    "pod_service_account": "service_account",
+    "pod_node_selector": "node_selector",
+    "pod_labels": "labels",
+}
+
+
+def _pod_before(task: Any, mutation: Mutation) -> Any:  # noqa: ANN401 - a TaskInfo; the setting's type
+    """What a pod mutation replaces: the setting of the pod it applies to (for a merged object, the keys it sets).
+
+    Only a pod that is decided whole here can be mutated: an operator's, or the executor's final pod; what a
+    task's executor_config asks for is mutated in the final pod.
+    """
+    pods = [pod for pod in task.pods if pod.source != "executor_config"]
+    if len(pods) == 0:
+        raise MalformedDecisionError(f"the decision sets {mutation.field} of task {task.task_id!r}, which has no pod")
+    value = getattr(pods[0], _POD_SETTING[mutation.field])
+    return {key: value.get(key) for key in mutation.value} if isinstance(value, dict) else value
 
 
 def outcome_of(decision: Decision) -> Outcome:

@@ -30,9 +30,11 @@ from airflow_policies.document.models import (
     EnforcementPoint,
     ExecutorInfo,
     InputDocument,
+    KubernetesInfo,
     TaskInfo,
     VariableReference,
 )
+from airflow_policies.document.pods import is_pod_operator, task_pods
 from airflow_policies.document.references import (
     DAG_REFERENCE_ATTRIBUTES,
     connection_references,
@@ -54,7 +56,14 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
     from airflow.serialization.definitions.dag import SerializedDAG
 
-__all__ = ["airflow_info", "build_input", "configured_executors", "executor_names", "forget_loaded_executors"]
+__all__ = [
+    "airflow_info",
+    "build_input",
+    "configured_executors",
+    "executor_names",
+    "forget_loaded_executors",
+    "kubernetes_info",
+]
 
 TASK_CALLBACK_EVENTS = (
     "on_execute_callback",
@@ -74,6 +83,19 @@ def airflow_info() -> AirflowInfo:
         default_queue=conf.get("operators", "default_queue", fallback="default"),
         default_pool="default_pool",
         executors=configured_executors(),
+        kubernetes=kubernetes_info(),
+    )
+
+
+def kubernetes_info() -> KubernetesInfo | None:
+    """``[kubernetes_executor]`` defaults, when the cncf.kubernetes provider (which declares them) is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("airflow.providers.cncf.kubernetes") is None:
+        return None
+    return KubernetesInfo(
+        namespace=conf.get("kubernetes_executor", "namespace", fallback="default"),
+        pod_template_file=conf.get("kubernetes_executor", "pod_template_file", fallback=None) or None,
     )
 
 
@@ -278,9 +300,10 @@ def _describe_task(task: object) -> TaskInfo:
     callbacks, callback_conns = _callbacks(callback_values)
     # An expand() value of a DAG-reference attribute wins over the attribute, as it does at run time.
     dag_refs_source = {name: expand.get(name, attributes.get(name)) for name in DAG_REFERENCE_ATTRIBUTES}
+    operator = _operator_name(task, task_module, task_type)
     return TaskInfo(
         task_id=_text(task_id) or "<unknown task>",
-        operator=_operator_name(task, task_module, task_type),
+        operator=operator,
         task_group=_text(safe_getattr(group, "group_id")),
         is_mapped=is_mapped,
         is_setup=is_setup is True,
@@ -300,6 +323,7 @@ def _describe_task(task: object) -> TaskInfo:
         connections=conns + callback_conns,
         variables=variables,
         callbacks=callbacks,
+        pods=task_pods(operator, is_pod_operator(task, template_fields), executor_config, attributes, expand),
     )
 
 

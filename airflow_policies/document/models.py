@@ -23,6 +23,9 @@ __all__ = [
     "DagReference",
     "EnforcementPoint",
     "InputDocument",
+    "KubernetesInfo",
+    "PodObjectReference",
+    "PodSettings",
     "TaskInfo",
     "TriggerReference",
     "VariableReference",
@@ -34,7 +37,8 @@ SCHEMA_VERSION: Literal[1] = 1
 
 #: Where a decision is made. Parse time (DAG code has run in the same process): ``dag_processor``,
 #: ``worker``, ``cli``, ``check``. No DAG code runs at the others: ``dag_processor_manager`` (a parse result,
-#: before the DB write), ``scheduler`` (a task instance being created), ``execution_api`` (a call a running
+#: before the DB write), ``scheduler`` (a task instance being created), ``kubernetes_executor`` (the final pod
+#: the KubernetesExecutor builds for a task instance, in its ``pod_mutation_hook``), ``execution_api`` (a call a running
 #: task makes to the API server), ``triggerer`` (a call a trigger makes through its triggerer's in-process
 #: Execution API), ``dag_processor_channel`` (a call DAG-file code or a DAG callback makes through the DAG
 #: processor's) and ``audit`` (DAGs already in the metadata DB).
@@ -45,6 +49,7 @@ EnforcementPoint = Literal[
     "check",
     "dag_processor_manager",
     "scheduler",
+    "kubernetes_executor",
     "execution_api",
     "triggerer",
     "dag_processor_channel",
@@ -140,6 +145,50 @@ class Callback(_Model):
     type: str
 
 
+class PodObjectReference(_Model):
+    """A Secret or ConfigMap a pod reads, and how."""
+
+    name: str
+    via: Literal["volume", "projected_volume", "env", "env_from", "image_pull_secret", "operator_secret"]
+    location: str = Field(description="Where the pod names it, e.g. spec.volumes[0] or containers[base].env[2].")
+
+
+class PodSettings(_Model):
+    """What one Kubernetes pod of a task asks for: where it runs, as whom, what it mounts and may touch.
+
+    ``source``: ``executor_config`` is what a task's ``pod_override`` / ``pod_template_file`` asks of the
+    KubernetesExecutor (the parse-time and scheduler points); ``operator`` is the pod a
+    ``KubernetesPodOperator`` (or a subclass) launches, read from its arguments; ``executor_pod`` is the final
+    pod the KubernetesExecutor creates, after its template, the ``pod_override`` and Airflow's own fields are
+    merged (``kubernetes_executor`` point only). Null or empty means the pod does not set it.
+    """
+
+    source: Literal["executor_config", "operator", "executor_pod"]
+    location: str = Field(description="Where the settings were read: the attribute, argument or object.")
+    verifiable: bool = Field(description="False when some setting cannot be known here (Jinja, XComArg, odd type).")
+    unverifiable: list[str] = Field(default=[], description="Each setting that cannot be known, with its raw value.")
+    pod_template_file: str | None = None
+    namespace: str | None = None
+    service_account: str | None = None
+    images: list[str] = []
+    secrets: list[PodObjectReference] = []
+    config_maps: list[PodObjectReference] = []
+    host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
+    host_paths: list[str] = Field(default=[], description="Every hostPath volume's path.")
+    privileged: bool = Field(default=False, description="Some container (or init container) is privileged.")
+    allow_privilege_escalation: bool = False
+    capabilities: list[str] = Field(default=[], description="Linux capabilities some container adds.")
+    run_as_users: list[int] = Field(default=[], description="Every runAsUser of the pod and its containers.")
+    node_selector: dict[str, str] = {}
+    node_affinity: list[dict[str, Any]] = Field(
+        default=[], description="Node affinity match expressions (required and preferred): key, operator, values."
+    )
+    tolerations: list[dict[str, Any]] = Field(default=[], description="key, operator, value, effect of each.")
+    labels: dict[str, str] = {}
+
+
 class TaskInfo(_Model):
     """Everything the rules may judge about one task."""
 
@@ -165,6 +214,9 @@ class TaskInfo(_Model):
     variables: list[VariableReference]
     callbacks: list[Callback]
     triggers: list[TriggerReference] = Field(default=[], description="Triggers it defers to (run time only).")
+    pods: list[PodSettings] = Field(
+        default=[], description="Kubernetes pods the task asks for: its executor_config, its operator's pod."
+    )
 
 
 class DagInfo(_Model):
@@ -197,6 +249,13 @@ class ExecutorInfo(_Model):
     )
 
 
+class KubernetesInfo(_Model):
+    """``[kubernetes_executor]`` of the deployment (global section): what a pod gets when it asks nothing."""
+
+    namespace: str
+    pod_template_file: str | None
+
+
 class AirflowInfo(_Model):
     """Deployment facts from Airflow's configuration."""
 
@@ -210,6 +269,9 @@ class AirflowInfo(_Model):
             " first that answers to its executor= and is its team's or global; with none named, its team's first,"
             " else the first global one."
         ),
+    )
+    kubernetes: KubernetesInfo | None = Field(
+        default=None, description="Null when the cncf.kubernetes provider is not installed."
     )
 
 

@@ -7,7 +7,7 @@ applies the decision to every task; no task-level hook is needed, so none makes 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow import settings as _airflow_settings
 from airflow.policies import hookimpl
@@ -16,7 +16,14 @@ from airflow_policies._config import settings
 from airflow_policies.decision.decide import decide, warm
 from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
-from airflow_policies.enforcement import channels, dag_warnings, manager_recheck, posture_at_startup, scheduler_recheck
+from airflow_policies.enforcement import (
+    channels,
+    dag_warnings,
+    kubernetes_executor,
+    manager_recheck,
+    posture_at_startup,
+    scheduler_recheck,
+)
 from airflow_policies.enforcement.enforce import enforce
 from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point
 
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
     from airflow.models.taskinstance import TaskInstance
     from airflow.sdk import DAG
 
-__all__ = ["dag_policy", "task_instance_mutation_hook"]
+__all__ = ["dag_policy", "pod_mutation_hook", "task_instance_mutation_hook"]
 
 # Read everything the decision trusts now, when Airflow loads the policy: before any DAG file runs (the
 # DAG processor forks its children, and a worker imports Airflow, before parsing).
@@ -35,6 +42,7 @@ dag_warnings.install()
 manager_recheck.install()
 channels.install()
 posture_at_startup.install()
+kubernetes_executor.install()
 # Airflow skips the hook for new task instances unless an airflow_local_settings module cleared this flag
 # (airflow.models.dagrun.DagRun.verify_integrity); an entry-point plugin alone must clear it itself.
 _airflow_settings.task_instance_mutation_hook.is_noop = False  # type: ignore[attr-defined]  # Airflow's own function attribute
@@ -60,3 +68,10 @@ def task_instance_mutation_hook(task_instance: TaskInstance, dag_run: DagRun | N
     """Quarantine a task instance whose DAG the policy rejects, or route it as the policy says (no DAG code
     runs here: the scheduler and the API server see only serialized DAGs)."""
     scheduler_recheck.recheck(task_instance, dag_run)
+
+
+@hookimpl
+def pod_mutation_hook(pod: Any) -> None:  # noqa: ANN401 - a kubernetes V1Pod
+    """Decide the final pod the KubernetesExecutor creates for a task instance: refuse it (the task instance
+    fails with the message) or apply the policy's namespace, service account, node pool and team label."""
+    kubernetes_executor.decide_pod(pod)

@@ -91,25 +91,43 @@ def _converted(change: MutationChange) -> Any:  # noqa: ANN401 - depends on the 
     return change.after
 
 
+#: The KubernetesPodOperator argument each pod field sets (the executor's final pod is mutated by the
+#: ``kubernetes_executor`` point instead).
+_OPERATOR_ARGUMENTS = {
+    "pod_namespace": "namespace",
+    "pod_service_account": "service_account_name",
+    "pod_node_selector": "node_selector",
+    "pod_labels": "labels",
+}
+
+
 def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
     """Set each applied field on the DAG or task; fields outside the allowlist never reach here."""
     for change in changes:
         if not change.applied:
             continue
         value = _converted(change)
+        field = _OPERATOR_ARGUMENTS.get(change.field, change.field)
         for task_id in change.task_ids:
             if task_id is None:
-                setattr(dag, change.field, value)
+                setattr(dag, field, value)
                 continue
             # judge() refused decisions that name a task the DAG's input document does not have.
             task = dag.task_dict[task_id]
+            mapped = isinstance(task, MappedOperator)
+            if isinstance(value, dict):  # merged into what the operator holds (node selector, labels)
+                held = task.partial_kwargs.get(field) if mapped else getattr(task, field, None)
+                value = {**(held if isinstance(held, dict) else {}), **_converted(change)}
+            if mapped and change.field in _OPERATOR_ARGUMENTS:  # a mapped operator's arguments, as given to partial()
+                task.partial_kwargs[field] = value
+                continue
             try:
-                setattr(task, change.field, value)
+                setattr(task, field, value)
             except AttributeError:
                 # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
-                if not isinstance(task, MappedOperator):
+                if not mapped:
                     raise
-                task.partial_kwargs[change.field] = value
+                task.partial_kwargs[field] = value
 
 
 def enforce(dag: DAG, record: DecisionRecord) -> str | None:

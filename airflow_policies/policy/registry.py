@@ -14,7 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from airflow_policies._files import read_yaml, validation_problems
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["OWNED_KINDS", "GlobalResources", "Registry", "Share", "TeamResources", "load_registry"]
+__all__ = [
+    "OWNED_KINDS",
+    "GlobalResources",
+    "KubernetesDeployment",
+    "KubernetesResources",
+    "Registry",
+    "Share",
+    "TeamKubernetes",
+    "TeamResources",
+    "load_registry",
+]
 
 #: The resource kinds a team or the global section owns by name.
 OWNED_KINDS = ("connections", "variables", "pools", "queues", "executors")
@@ -23,6 +33,40 @@ OwnedKind = Literal["connections", "variables", "pools", "queues", "executors"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class KubernetesResources(_Model):
+    """Kubernetes objects a team (or every team) may use in its pods."""
+
+    namespaces: list[str] = []
+    service_accounts: list[str] = []
+    #: Secrets and ConfigMaps by name (a pod can read them only from its own namespace).
+    secrets: list[str] = []
+    config_maps: list[str] = []
+    #: Image prefixes, e.g. ``registry.example.com/team-a/``; an image must start with one.
+    image_prefixes: list[str] = []
+    #: Node pools: values of the registry's ``kubernetes.node_pool_label`` node label.
+    node_pools: list[str] = []
+    #: Pod template files on the scheduler's host a task's ``executor_config`` may name.
+    pod_template_files: list[str] = []
+
+
+class TeamKubernetes(KubernetesResources):
+    """A team's Kubernetes objects, and what its pods get when they ask for none."""
+
+    default_namespace: str | None = None
+    default_service_account: str | None = None
+    default_node_pool: str | None = None
+
+
+class KubernetesDeployment(_Model):
+    """How the deployment's cluster names things the rules need."""
+
+    #: The node label whose value names a node pool (GKE: ``cloud.google.com/gke-nodepool``, EKS:
+    #: ``eks.amazonaws.com/nodegroup``).
+    node_pool_label: str = "airflow-policies/node-pool"
+    #: The label every pod gets with its team as the value.
+    team_label: str = "airflow-policies/team"
 
 
 class GlobalResources(_Model):
@@ -38,6 +82,7 @@ class GlobalResources(_Model):
     triggers: list[str] = []
     #: Callables a trigger may be told to import (``CallbackTrigger``'s ``callback_path``): dotted paths or prefixes.
     trigger_callables: list[str] = []
+    kubernetes: KubernetesResources = Field(default_factory=KubernetesResources)
 
 
 class TeamResources(GlobalResources):
@@ -46,6 +91,7 @@ class TeamResources(GlobalResources):
     dag_id_prefixes: list[str] = []
     default_queue: str | None = None
     default_pool: str | None = None
+    kubernetes: TeamKubernetes = Field(default_factory=TeamKubernetes)
 
 
 class Share(_Model):
@@ -57,6 +103,9 @@ class Share(_Model):
     variables: list[str] = []
     asset_prefixes: list[str] = []
     dag_ids: list[str] = []
+    #: Kubernetes Secrets and ConfigMaps (by name) the owner lets the other teams' pods read.
+    kubernetes_secrets: list[str] = []
+    kubernetes_config_maps: list[str] = []
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -65,6 +114,7 @@ class Registry(_Model):
     """The whole registry."""
 
     teamless_bundles: Literal["reject", "allow"] = "reject"
+    kubernetes: KubernetesDeployment = Field(default_factory=KubernetesDeployment)
     global_: GlobalResources = Field(default_factory=GlobalResources, alias="global")
     teams: dict[str, TeamResources] = {}
     shares: list[Share] = []

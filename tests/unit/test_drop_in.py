@@ -20,10 +20,11 @@ def _load_drop_in() -> ModuleType:
 
 
 def test_drop_in_exports_the_hook_without_the_entry_point():
-    """Without the entry point (unregistered here by the unit-test fixture) Airflow gets both hooks from the drop-in."""
+    """Without the entry point (unregistered here by the unit-test fixture) Airflow gets every hook from the drop-in."""
     module = _load_drop_in()
-    assert module.__all__ == ["dag_policy", "task_instance_mutation_hook"]
+    assert module.__all__ == ["dag_policy", "pod_mutation_hook", "task_instance_mutation_hook"]
     assert module.dag_policy is cluster_policies.dag_policy
+    assert module.pod_mutation_hook is cluster_policies.pod_mutation_hook
     assert module.task_instance_mutation_hook is cluster_policies.task_instance_mutation_hook
 
 
