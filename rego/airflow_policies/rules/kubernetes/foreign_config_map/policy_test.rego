@@ -70,3 +70,14 @@ test_allow_global_config_maps if {
 }
 
 _found(violations) := {[v.task_id, v.details.config_map, v.details.source, v.details.owners] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_and_shared_config_maps if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_and_shared_config_maps
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_config_maps_in_a_group if {
+	count(rule.violation) == 3 with input as rule.samples.golden.denied_config_maps_in_a_group
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -51,3 +51,14 @@ test_deny_team_images_for_a_null_team if {
 }
 
 _found(violations) := {[v.task_id, v.details.image, v.details.source] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_and_global_images if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_and_global_images
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_borrowed_images if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_borrowed_images
+		with data.airflow_policies.registry as fixtures.registry
+}

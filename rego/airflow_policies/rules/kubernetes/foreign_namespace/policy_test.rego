@@ -90,3 +90,14 @@ test_allow_the_executor_pod_the_team_namespace_mutation_moves if {
 }
 
 _found(violations) := {[v.task_id, v.details.namespace, v.details.source, v.details.owners] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_namespaces if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_namespaces
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_default_args_namespace if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_default_args_namespace
+		with data.airflow_policies.registry as fixtures.registry
+}

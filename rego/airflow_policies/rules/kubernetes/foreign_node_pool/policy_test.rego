@@ -65,3 +65,14 @@ test_allow_own_node_pool_and_none if {
 }
 
 _found(violations) := {[v.task_id, v.details.node_pool, v.details.via, v.details.owners] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_node_pool if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_node_pool
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_other_pools if {
+	count(rule.violation) == 3 with input as rule.samples.golden.denied_other_pools
+		with data.airflow_policies.registry as fixtures.registry
+}

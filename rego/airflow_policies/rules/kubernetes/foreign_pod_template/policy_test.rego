@@ -49,3 +49,14 @@ _config(fields) := fixtures.pod(object.union(
 	{"source": "executor_config", "location": "executor_config.pod_template_file"},
 	fields,
 ))
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_template if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_template
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_default_args_template if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_default_args_template
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -67,3 +67,14 @@ test_allow_global_secrets if {
 }
 
 _found(violations) := {[v.task_id, v.details.secret, v.details.source, v.details.owners] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_and_shared_secrets if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_and_shared_secrets
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_mapped_and_mounted_secrets if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_mapped_and_mounted_secrets
+		with data.airflow_policies.registry as fixtures.registry
+}

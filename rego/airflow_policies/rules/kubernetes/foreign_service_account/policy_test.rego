@@ -66,3 +66,14 @@ test_deny_every_account_for_a_null_team if {
 }
 
 _found(violations) := {[v.task_id, v.details.service_account, v.details.owners] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_own_service_account if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_own_service_account
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_borrowed_service_accounts if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_borrowed_service_accounts
+		with data.airflow_policies.registry as fixtures.registry
+}

@@ -66,3 +66,14 @@ test_an_exception_excuses_one_task if {
 }
 
 _found(violations) := {[v.task_id, v.details.access, v.details.path, v.details.source] | some v in violations}
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_isolated_pod if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_isolated_pod
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_docker_socket if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_docker_socket
+		with data.airflow_policies.registry as fixtures.registry
+}

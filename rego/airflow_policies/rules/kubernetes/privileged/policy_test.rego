@@ -48,3 +48,14 @@ test_allow_non_root_unprivileged_pods if {
 	rule.violation == set() with input as fixtures.dag({}, [fixtures.pod_task("t1", pods)])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_non_root if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_non_root
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_privileged_containers if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_privileged_containers
+		with data.airflow_policies.registry as fixtures.registry
+}

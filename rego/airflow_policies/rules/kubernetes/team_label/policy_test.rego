@@ -41,3 +41,16 @@ test_label_key_from_the_registry if {
 		with input as fixtures.dag({}, [fixtures.pod_task("t1", [fixtures.pod({"labels": {"airflow-policies/team": "x"}})])])
 		with data.airflow_policies.registry as registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_labelled_pod if {
+	_routed(rule.mutation) == 0 with input as rule.samples.golden.allowed_labelled_pod
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_spoofed_label if {
+	_routed(rule.mutation) == 2 with input as rule.samples.golden.mutated_spoofed_label
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+_routed(mutations) := count([task_id | some m in mutations; some task_id in m.task_ids])

@@ -59,3 +59,16 @@ _with_default(namespace) := json.patch(
 	fixtures.registry,
 	[{"op": "add", "path": "/teams/team_a/kubernetes/default_namespace", "value": namespace}],
 )
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_explicit_namespace if {
+	_routed(rule.mutation) == 0 with input as rule.samples.golden.allowed_explicit_namespace
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_unset_namespace if {
+	_routed(rule.mutation) == 2 with input as rule.samples.golden.mutated_unset_namespace
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+_routed(mutations) := count([task_id | some m in mutations; some task_id in m.task_ids])

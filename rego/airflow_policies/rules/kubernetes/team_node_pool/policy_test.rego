@@ -41,3 +41,16 @@ test_no_mutation_without_team_or_default_node_pool if {
 	)
 	rule.mutation == set() with input as fixtures.dag({}, tasks) with data.airflow_policies.registry as registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_chosen_node_pool if {
+	_routed(rule.mutation) == 0 with input as rule.samples.golden.allowed_chosen_node_pool
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_no_node_pool if {
+	_routed(rule.mutation) == 2 with input as rule.samples.golden.mutated_no_node_pool
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+_routed(mutations) := count([task_id | some m in mutations; some task_id in m.task_ids])

@@ -41,3 +41,16 @@ test_no_mutation_when_the_default_is_default if {
 		with input as fixtures.dag({}, [fixtures.pod_task("t1", [fixtures.pod({"service_account": "default"})])])
 		with data.airflow_policies.registry as registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_explicit_service_account if {
+	_routed(rule.mutation) == 0 with input as rule.samples.golden.allowed_explicit_service_account
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_mutated_default_service_account if {
+	_routed(rule.mutation) == 2 with input as rule.samples.golden.mutated_default_service_account
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+_routed(mutations) := count([task_id | some m in mutations; some task_id in m.task_ids])

@@ -42,3 +42,14 @@ test_allow_verifiable_pods if {
 		with input as fixtures.dag({}, [fixtures.pod_task("t1", [fixtures.pod({})]), fixtures.task({"task_id": "t2"})])
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# The golden inputs: what the runtime sends for each sample (airflow-policies golden writes them).
+test_golden_allowed_literal_settings if {
+	count(rule.violation) == 0 with input as rule.samples.golden.allowed_literal_settings
+		with data.airflow_policies.registry as fixtures.registry
+}
+
+test_golden_denied_runtime_settings if {
+	count(rule.violation) == 2 with input as rule.samples.golden.denied_runtime_settings
+		with data.airflow_policies.registry as fixtures.registry
+}
