@@ -18,7 +18,9 @@ import data.airflow_policies.lib.kubernetes
 import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
+# Most DAGs have no pod: then nothing else is looked at.
 mutation contains result.mutations(rego.metadata.chain(), sort(task_ids), "pod_namespace", namespace) if {
+	count(kubernetes.pods) > 0
 	namespace := team.record.kubernetes.default_namespace
 	is_string(namespace)
 	task_ids := {entry.task_id |

@@ -19,7 +19,9 @@ import data.airflow_policies.lib.kubernetes
 import data.airflow_policies.lib.result
 import data.airflow_policies.lib.team
 
+# Most DAGs have no pod: then nothing else is looked at.
 mutation contains result.mutations(rego.metadata.chain(), sort(task_ids), "pod_node_selector", selector) if {
+	count(kubernetes.pods) > 0
 	pool := team.record.kubernetes.default_node_pool
 	is_string(pool)
 	label := kubernetes.node_pool_label
