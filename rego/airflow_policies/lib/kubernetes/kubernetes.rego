@@ -21,13 +21,18 @@ pods contains {"task_id": task.task_id, "pod": _as_mutated(task, pod)} if {
 	some pod in task.pods
 }
 
-# main judges violations on the input with the applied mutations, which set a task's pod_namespace or
-# pod_service_account (the Python side moves the pod): a pod they move is judged where it goes, so an
-# executor pod in the deployment's namespace is not reported for the namespace it is taken out of.
+# main judges violations on the input with the applied mutations, which set a task's pod_namespace,
+# pod_service_account or pod_node_selector (the Python side changes the pod): a pod they change is judged as
+# it will be, so an executor pod in the deployment's namespace is not reported for the namespace it is taken
+# out of, and a team default the team may not use (a registry mistake) is reported, not applied unseen.
 _as_mutated(task, pod) := object.union_n([
 	pod,
 	{"namespace": task.pod_namespace | moves_namespace(pod)},
 	{"service_account": task.pod_service_account | moves_service_account(pod)},
+	{"node_selector": object.union(pod.node_selector, task.pod_node_selector) |
+		mutable(pod)
+		not chooses_node_pool(pod, node_pool_label)
+	},
 ])
 
 # METADATA

@@ -50,15 +50,15 @@ test_pods_as_the_applied_mutations_leave_them if {
 	deployment := fixtures.pod({"source": "executor_pod", "namespace": "airflow", "service_account": "default"})
 	chosen := fixtures.pod({"namespace": "team-b", "service_account": "team-b-runner"})
 	planned := fixtures.pod({"source": "executor_config"})
-	task := object.union(
-		fixtures.pod_task("t1", [unset, deployment, chosen, planned]),
-		{"pod_namespace": "team-a", "pod_service_account": "team-a-runner"},
-	)
-	{[entry.pod.source, entry.pod.namespace, entry.pod.service_account] | some entry in kubernetes.pods} == {
-		["operator", "team-a", "team-a-runner"],
-		["executor_pod", "team-a", "team-a-runner"],
-		["operator", "team-b", "team-b-runner"],
-		["executor_config", null, null],
+	task := object.union(fixtures.pod_task("t1", [unset, deployment, chosen, planned]), {
+		"pod_namespace": "team-a", "pod_service_account": "team-a-runner",
+		"pod_node_selector": {"airflow-policies/node-pool": "team-a-pool"},
+	})
+	{[p.source, p.namespace, p.service_account, p.node_selector] | some entry in kubernetes.pods; p := entry.pod} == {
+		["operator", "team-a", "team-a-runner", {"airflow-policies/node-pool": "team-a-pool"}],
+		["executor_pod", "team-a", "team-a-runner", {"airflow-policies/node-pool": "team-a-pool"}],
+		["operator", "team-b", "team-b-runner", {"airflow-policies/node-pool": "team-a-pool"}],
+		["executor_config", null, null, {}],
 	} with input as fixtures.dag({}, [task])
 }
 

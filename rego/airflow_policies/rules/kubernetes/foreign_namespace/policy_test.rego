@@ -101,3 +101,14 @@ test_golden_denied_default_args_namespace if {
 	count(rule.violation) == 2 with input as rule.samples.golden.denied_default_args_namespace
 		with data.airflow_policies.registry as fixtures.registry
 }
+
+# A team default the team may not use (a registry mistake) is not applied unseen: the moved pod is reported.
+test_deny_a_default_namespace_the_team_may_not_use if {
+	registry := json.patch(
+		fixtures.registry,
+		[{"op": "add", "path": "/teams/team_a/kubernetes/default_namespace", "value": "team-b"}],
+	)
+	decision := main.decision with input as fixtures.dag({}, [fixtures.pod_task("t1", [fixtures.pod({})])])
+		with data.airflow_policies.registry as registry
+	[[v.rule, v.details.namespace] | some v in decision.violations] == [["kubernetes.foreign_namespace", "team-b"]]
+}

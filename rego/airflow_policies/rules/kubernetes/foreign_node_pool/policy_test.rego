@@ -1,6 +1,7 @@
 package airflow_policies.rules.kubernetes.foreign_node_pool_test
 
 import data.airflow_policies.lib.fixtures_test as fixtures
+import data.airflow_policies.main
 import data.airflow_policies.rules.kubernetes.foreign_node_pool as rule
 
 test_deny_other_teams_node_pool_in_node_selector if {
@@ -75,4 +76,18 @@ test_golden_allowed_own_node_pool if {
 test_golden_denied_other_pools if {
 	count(rule.violation) == 3 with input as rule.samples.golden.denied_other_pools
 		with data.airflow_policies.registry as fixtures.registry
+}
+
+# The team's default node pool is judged on the pods it is given: one the team may not use is reported.
+test_deny_a_default_node_pool_the_team_may_not_use if {
+	registry := json.patch(
+		fixtures.registry,
+		[{"op": "add", "path": "/teams/team_a/kubernetes/default_node_pool", "value": "team-b-pool"}],
+	)
+	decision := main.decision with input as fixtures.dag({}, [fixtures.pod_task("t1", [fixtures.pod({})])])
+		with data.airflow_policies.registry as registry
+	[[v.rule, v.details.node_pool, v.details.via] | some v in decision.violations] == [[
+		"kubernetes.foreign_node_pool",
+		"team-b-pool", "node_selector",
+	]]
 }
