@@ -16,10 +16,21 @@ import data.airflow_policies.registry
 #   {task_id, pod} for every pod of every task, each as the applied mutations leave it (see _as_mutated).
 #   One pass over the tasks for all kubernetes rules; empty when no task has a pod, so the rules then
 #   look at nothing.
-pods contains {"task_id": task.task_id, "pod": _as_mutated(task, pod)} if {
+pods contains {"task_id": task.task_id, "pod": _judged(task, pod)} if {
 	some task in input.tasks
 	some pod in task.pods
 }
+
+# Only a task the applied mutations changed is rebuilt (never in the evaluation that makes the mutations).
+_judged(task, pod) := pod if not _mutated(task)
+
+_judged(task, pod) := _as_mutated(task, pod) if _mutated(task)
+
+_mutated(task) if task.pod_namespace
+
+_mutated(task) if task.pod_service_account
+
+_mutated(task) if task.pod_node_selector
 
 # main judges violations on the input with the applied mutations, which set a task's pod_namespace,
 # pod_service_account or pod_node_selector (the Python side changes the pod): a pod they change is judged as
@@ -29,7 +40,8 @@ _as_mutated(task, pod) := object.union_n([
 	pod,
 	{"namespace": task.pod_namespace | moves_namespace(pod)},
 	{"service_account": task.pod_service_account | moves_service_account(pod)},
-	{"node_selector": object.union(pod.node_selector, task.pod_node_selector) |
+	{"node_selector": object.union(pod.node_selector, selector) |
+		selector := task.pod_node_selector
 		mutable(pod)
 		not chooses_node_pool(pod, node_pool_label)
 	},

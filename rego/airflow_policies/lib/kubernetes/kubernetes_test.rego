@@ -62,6 +62,15 @@ test_pods_as_the_applied_mutations_leave_them if {
 	} with input as fixtures.dag({}, [task])
 }
 
+test_pods_given_only_a_node_pool if {
+	label := "airflow-policies/node-pool"
+	task := object.union(fixtures.pod_task("t1", [fixtures.pod({"node_selector": {"zone": "a"}})]), {
+		"pod_node_selector": {label: "team-a-pool"},
+	})
+	[entry.pod.node_selector | some entry in kubernetes.pods] == [{"zone": "a", label: "team-a-pool"}]
+		with input as fixtures.dag({}, [task])
+}
+
 test_namespace_moves_only_from_unset_or_the_deployment_default if {
 	kubernetes.moves_namespace(fixtures.pod({})) with input as fixtures.dag({}, [])
 	kubernetes.moves_namespace(fixtures.pod({"namespace": "airflow"})) with input as fixtures.dag({}, [])
