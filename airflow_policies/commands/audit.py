@@ -192,7 +192,10 @@ def run(args: argparse.Namespace) -> int:
     current_url = None if args.rego is not None else str(settings.opa_url).rstrip("/")
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
     registry = args.registry or settings.registry
-    with opa_for_command(args, current_url, registry, args.rollout or settings.rollout, args.team_rules) as url:
+    # A candidate library is what audit --rego previews (library upgrade): drift is worth a warning, not a refusal.
+    with opa_for_command(
+        args, current_url, registry, args.rollout or settings.rollout, args.team_rules, on_drift="warn"
+    ) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = audit_dags(
             evaluator.evaluate,

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_policies._config import MAX_INPUT_BYTES, FailureMode, load_settings
-from airflow_policies._paths import rego_library
 from airflow_policies.commands.common import (
     EXIT_OK,
     EXIT_REJECTED,
     Subcommands,
+    command_sources,
     days,
     opa_for_command,
     print_report,
@@ -38,7 +38,6 @@ from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.policy.rollout import expiring, load_rollout
-from airflow_policies.policy.rule_index import declared_rules
 
 __all__ = ["check_files", "dag_files"]
 
@@ -234,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.expiring_within is not None and rollout is not None:
-        known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
+        known = {d.id for d in command_sources(args, on_drift="warn").rule_declarations()}
         soon = expiring(
             load_rollout(rollout, known), args.expiring_within, datetime.datetime.now(datetime.timezone.utc).date()
         )
