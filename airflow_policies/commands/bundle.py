@@ -11,6 +11,7 @@ from airflow_policies.commands.common import (
     EXIT_OK,
     EXIT_REJECTED,
     Subcommands,
+    command_sources,
 )
 from airflow_policies.exceptions import PolicyError
 from airflow_policies.policy.bundle import build_bundle, replica_config, replica_status
@@ -24,7 +25,9 @@ def register(commands: Subcommands) -> None:
     bundle_commands = bundle.add_subparsers(dest="bundle_command", required=True)
     build = bundle_commands.add_parser("build", help="build a standard OPA bundle with `opa build`")
     build.add_argument("--registry", type=Path, required=True, help="team registry (e.g. the output of sync)")
-    build.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    build.add_argument(
+        "--rego", type=Path, help="rule directory (default: the policy repository's, with the library; else shipped)"
+    )
     build.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions)")
     build.add_argument("--team-rules", type=Path, help="directory of team layers (<team>/*.rego)")
     build.add_argument("--output", type=Path, default=Path("bundle.tar.gz"))
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         revision = build_bundle(
             args.registry,
             args.output,
-            rego=args.rego,
+            rego=command_sources(args),
             rollout=args.rollout,
             team_rules=args.team_rules,
             revision=args.revision,

@@ -33,6 +33,7 @@ __all__ = [
     "RepositoryConfig",
     "as_sources",
     "find_repository",
+    "library_changes",
     "library_drift",
     "pin_library",
     "policy_sources",
@@ -173,6 +174,26 @@ def library_drift(repository: PolicyRepository, installed: LibraryRelease) -> st
         f"airflow-policies=={pinned.version}, or review the new library with `airflow-policies library upgrade "
         "--dry-run` and re-pin it with `airflow-policies library upgrade`"
     )
+
+
+def library_changes(pinned: dict[str, PinnedRule], current: dict[str, PinnedRule]) -> list[str]:
+    """What a new library changes in its rules, one line each: added, removed, and a kind, default action or
+    severity changed."""
+    lines = [
+        f"added    {rule}: {current[rule].kind}, {current[rule].action or 'deny'}"
+        for rule in sorted(current.keys() - pinned.keys())
+    ]
+    lines += [f"removed  {rule}" for rule in sorted(pinned.keys() - current.keys())]
+    for rule in sorted(pinned.keys() & current.keys()):
+        before, after = pinned[rule], current[rule]
+        changed = [
+            f"{field} {getattr(before, field)} -> {getattr(after, field)}"
+            for field in ("kind", "action", "severity")
+            if getattr(before, field) != getattr(after, field)
+        ]
+        if changed:
+            lines.append(f"changed  {rule}: {', '.join(changed)}")
+    return lines
 
 
 def _overlaps(library: Path, own: Path) -> list[str]:
