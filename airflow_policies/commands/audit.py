@@ -171,7 +171,10 @@ def register(commands: Subcommands) -> None:
     audit.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     audit.add_argument("--opa-url", help="ask this OPA (default: the configured one, i.e. the current rules)")
     audit.add_argument(
-        "--rego", type=Path, help="candidate rule directory: start a local OPA with it to preview its impact"
+        "--rego",
+        type=Path,
+        help="candidate rule directory: start a local OPA with it to preview its impact (in a policy repository: "
+        "its rules with the installed library)",
     )
     audit.add_argument("--registry", type=Path, help="team registry for the local OPA (with --rego)")
     audit.add_argument("--rollout", type=Path, help="rollout file for the local OPA (with --rego)")

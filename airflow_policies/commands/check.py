@@ -189,7 +189,11 @@ def register(commands: Subcommands) -> None:
     check.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     check.add_argument("--opa-url", help="use this OPA instead of starting a local one")
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
-    check.add_argument("--rego", type=Path, help="rule directory for the local OPA (default: shipped library)")
+    check.add_argument(
+        "--rego",
+        type=Path,
+        help="rule directory for the local OPA (default: the policy repository's, with the library; else shipped)",
+    )
     check.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions) for the local OPA")
     check.add_argument("--team-rules", type=Path, help="directory of team layers (<team>/*.rego) for the local OPA")
     check.add_argument("--diff", action="store_true", help="print only before -> after of every mutated field")
