@@ -28,6 +28,7 @@ from airflow_policies.commands.common import (
     opa_for_command,
     print_report,
     progress,
+    repository_files,
 )
 from airflow_policies.commands.report import CheckReport, FileResult
 from airflow_policies.decision.models import Decision
@@ -213,7 +214,10 @@ def run(args: argparse.Namespace) -> int:
     root = shown_root.resolve()
     files = dag_files(args.paths, root)
     settings = load_settings(args.config)
-    rollout = args.rollout or settings.rollout
+    # In a policy repository its registry, rollout and team layers come after the flags and Airflow's settings.
+    defaults = repository_files(args)
+    registry = args.registry or settings.registry or defaults.registry
+    rollout = args.rollout or settings.rollout or defaults.rollout
     if args.expiring_within is not None and rollout is None:
         raise ConfigurationError("--expiring-within needs the rollout file: pass --rollout FILE")
     team = args.team or read_bundle_teams(settings).get(args.bundle)
@@ -221,8 +225,8 @@ def run(args: argparse.Namespace) -> int:
     explicit_url = str(settings.opa_url).rstrip("/") if "opa_url" in settings.model_fields_set else None
 
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
-    team_rules = args.team_rules or settings.team_rules
-    with opa_for_command(args, explicit_url, args.registry or settings.registry, rollout, team_rules) as url:
+    team_rules = args.team_rules or settings.team_rules or defaults.team_rules
+    with opa_for_command(args, explicit_url, registry, rollout, team_rules) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = check_files(
             files,

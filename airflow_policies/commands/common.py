@@ -12,7 +12,13 @@ from typing import Literal, TypeAlias
 from airflow_policies.commands.formats import FORMATS, render, render_diff, render_text
 from airflow_policies.commands.report import CheckReport
 from airflow_policies.exceptions import ConfigurationError
-from airflow_policies.policy.repository import PolicySources, policy_sources
+from airflow_policies.policy.repository import (
+    PolicyRepository,
+    PolicySources,
+    RepositoryFiles,
+    find_repository,
+    policy_sources,
+)
 from airflow_policies.policy.rollout import parse_days
 
 __all__ = [
@@ -20,11 +26,13 @@ __all__ = [
     "EXIT_REJECTED",
     "EXIT_USAGE",
     "Subcommands",
+    "command_repository",
     "command_sources",
     "days",
     "opa_for_command",
     "print_report",
     "progress",
+    "repository_files",
 ]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -40,6 +48,18 @@ def days(text: str) -> int:
         return parse_days(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def command_repository(args: argparse.Namespace) -> PolicyRepository | None:
+    """The policy repository a command runs in: found from its ``--rego``, else from the working directory."""
+    rego: Path | None = getattr(args, "rego", None)
+    return find_repository(rego.resolve().parent if rego is not None else Path.cwd())
+
+
+def repository_files(args: argparse.Namespace) -> RepositoryFiles:
+    """The registry, rollout and team layers of the policy repository the command runs in (none outside one)."""
+    repository = command_repository(args)
+    return repository.data_files() if repository is not None else RepositoryFiles()
 
 
 def command_sources(args: argparse.Namespace, on_drift: Literal["refuse", "warn"] = "refuse") -> PolicySources:

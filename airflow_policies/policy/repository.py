@@ -31,6 +31,7 @@ __all__ = [
     "PolicyRepository",
     "PolicySources",
     "RepositoryConfig",
+    "RepositoryFiles",
     "as_sources",
     "find_repository",
     "library_changes",
@@ -95,6 +96,29 @@ class PolicyRepository:
     def rego(self) -> Path:
         """The repository's own rule directory."""
         return self.root / self.config.rego
+
+    def existing(self, relative: str | None) -> Path | None:
+        """A path of the configuration if it exists."""
+        path = self.path(relative)
+        return path if path is not None and path.exists() else None
+
+    def data_files(self) -> RepositoryFiles:
+        """The registry, rollout and team layers the repository has: the defaults of bundle build and check."""
+        config = self.config
+        return RepositoryFiles(
+            registry=self.existing(config.registry),
+            rollout=self.existing(config.rollout),
+            team_rules=self.existing(config.team_rules),
+        )
+
+
+@dataclass(frozen=True)
+class RepositoryFiles:
+    """A policy repository's registry, rollout and team layers (None: it has none, or there is no repository)."""
+
+    registry: Path | None = None
+    rollout: Path | None = None
+    team_rules: Path | None = None
 
 
 @dataclass(frozen=True)

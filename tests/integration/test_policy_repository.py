@@ -116,11 +116,18 @@ def test_from_an_empty_folder_to_a_bundle_that_rejects_a_dag(tmp_path: Path, whe
     key, public_key = new_signing_keys(tmp_path)
     served = tmp_path / "server"
     (served / "bundles").mkdir(parents=True)
+    # The repository's registry, rollout and team layers are the defaults.
     built = cli(
-        "bundle", "build", "--registry", "registry.yaml", "--rollout", "rollout.yaml", "--team-rules", "team_rules",
-        "--output", str(served / "bundles" / "airflow_policies.tar.gz"), "--signing-key", str(key), cwd=repo,
-    )  # fmt: skip
+        "bundle",
+        "build",
+        "--output",
+        str(served / "bundles/airflow_policies.tar.gz"),
+        "--signing-key",
+        str(key),
+        cwd=repo,
+    )
     assert built.returncode == 0 and "(signed)" in built.stdout, built.stderr
+    assert f"registry {repo}/registry.yaml, rollout {repo}/rollout.yaml, team layers {repo}/team_rules" in built.stdout
 
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -133,10 +140,13 @@ def test_from_an_empty_folder_to_a_bundle_that_rejects_a_dag(tmp_path: Path, whe
             checked = cli(
                 "check", "dags", "--bundle", "team_a_dags", "--team", "team_a", "--opa-url", opa_url, cwd=tmp_path
             )
-    assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert "[pools.max_slots] task 'noop' takes 16 pool slots; the limit is 8" in checked.stdout
-    assert "REJECTED      big.py  team_a__big  (team: team_a)" in checked.stdout
-    assert "MUTATED       small.py  team_a__small  (team: team_a)" in checked.stdout
+    # In the repository, check's local OPA loads the library, the repository's rules and its data by default.
+    in_repository = cli("check", "../dags", "--bundle", "team_a_dags", "--team", "team_a", cwd=repo)
+    for report in (checked, in_repository):
+        assert report.returncode == 1, report.stdout + report.stderr
+        assert "[pools.max_slots] task 'noop' takes 16 pool slots; the limit is 8" in report.stdout
+        assert "REJECTED      big.py  team_a__big  (team: team_a)" in report.stdout
+        assert "MUTATED       small.py  team_a__small  (team: team_a)" in report.stdout
 
 
 _MUTATION = """\

@@ -148,3 +148,13 @@ def test_library_changes_name_added_removed_and_changed_rules():
         "changed  a.softer: action deny -> warn, severity high -> low",
     ]
     assert library_changes(pinned, pinned) == []
+
+
+def test_the_repositorys_data_files_are_those_it_has(tmp_path: Path):
+    """The defaults of bundle build and check: the configured registry, rollout and team layers that exist."""
+    root = _repository(tmp_path)
+    (root / "registry.yaml").write_text("teams: {}\n")
+    repository = find_repository(root)
+    assert repository is not None
+    files = repository.data_files()
+    assert (files.registry, files.rollout, files.team_rules) == (root.resolve() / "registry.yaml", None, None)
