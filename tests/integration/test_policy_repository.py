@@ -103,6 +103,18 @@ def test_from_an_empty_folder_to_a_bundle_that_rejects_a_dag(tmp_path: Path, whe
     assert library.returncode == 0, library.stderr
     plain = _run([str(opa_binary()), "test", library.stdout.strip(), "rego"], repo, env)
     assert plain.returncode == 0 and "PASS: 4/4" in plain.stdout, plain.stdout + plain.stderr
+    # The generated CI's style steps, once the author has described the rule (Regal flags the scaffold's TODO).
+    policy = repo / "rego/airflow_policies/rules/pools/max_slots/policy.rego"
+    policy.write_text(policy.read_text().replace("TODO: ", "").replace(" (TODO)", ""))
+    opa = str(opa_binary())
+    for step in (
+        [opa, "fmt", "--list", "--fail", "rego", "team_rules"],
+        [opa, "check", "--strict", library.stdout.strip(), "rego", "team_rules"],
+        [str(opa_binary().parent / "regal"), "lint", "rego", "team_rules"],
+    ):
+        ran = _run(step, repo, env)
+        assert ran.returncode == 0, (step, ran.stdout + ran.stderr)
+    assert cli("golden", "--check", cwd=repo).returncode == 0
 
     # Roll the new rule out: deny for team_a (it starts in dryrun, as every new rule).
     rollout = repo / "rollout.yaml"
