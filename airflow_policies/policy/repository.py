@@ -252,7 +252,15 @@ def policy_sources(
     """
     repository = find_repository(rego.resolve().parent if rego is not None else (start or Path.cwd()))
     if repository is None:
-        return PolicySources(library=rego or fallback or rego_library())
+        alone = rego or fallback or rego_library()
+        if (alone / "airflow_policies" / "rules").is_dir() and not (alone / "airflow_policies" / "main").is_dir():
+            # Rules written outside a repository (new-rule in an empty folder) would fail on undefined imports.
+            raise ConfigurationError(
+                f"{alone} holds rules but not the library they build on (no airflow_policies/main/), and no "
+                f"{PIN_FILE} is here or above: run `airflow-policies init` in this folder (it keeps {alone}) so "
+                "the installed library is loaded beside the rules (docs/policy-repository.md)"
+            )
+        return PolicySources(library=alone)
     installed = installed_library()
     drift = library_drift(repository, installed)
     if drift is not None:

@@ -76,6 +76,12 @@ class TestPolicySources:
         assert policy_sources(given, start=tmp_path) == PolicySources(library=given)
         assert policy_sources(given).authored == [given]
 
+    def test_rules_without_the_library_outside_a_repository_point_to_init(self, tmp_path: Path):
+        """The issue's first step: new-rule in an empty folder, then test, once failed on undefined imports."""
+        _rule(tmp_path / "rego", "tasks", "min_retries")
+        with pytest.raises(ConfigurationError, match=r"holds rules but not the library .* run `airflow-policies init`"):
+            policy_sources(None, fallback=tmp_path / "rego", start=tmp_path)
+
     def test_inside_a_repository_the_pinned_library_and_the_repositorys_rules(self, tmp_path: Path):
         root = _repository(tmp_path / "repo")
         sources = policy_sources(None, start=root)
