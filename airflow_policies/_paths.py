@@ -8,7 +8,14 @@ from pathlib import Path
 
 from airflow_policies.exceptions import ConfigurationError
 
-__all__ = ["drop_in", "example_dags", "example_registry", "opa_binary", "rego_library"]
+__all__ = [
+    "drop_in",
+    "example_dags",
+    "example_kubernetes_dags",
+    "example_registry",
+    "opa_binary",
+    "rego_library",
+]
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
@@ -43,6 +50,11 @@ def example_rollout() -> Path:
 def example_dags() -> Path:
     """The example DAG bundles (one folder per bundle)."""
     return _shipped("examples/dags", "the example DAGs")
+
+
+def example_kubernetes_dags() -> Path:
+    """The Kubernetes example DAG bundles (one folder per bundle; they need the cncf.kubernetes provider)."""
+    return _shipped("examples/kubernetes", "the Kubernetes example DAGs")
 
 
 def drop_in() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
-from airflow_policies._paths import example_dags, example_registry, example_rollout
+from airflow_policies._paths import example_dags, example_kubernetes_dags, example_registry, example_rollout
 from airflow_policies.commands.common import (
     Subcommands,
 )
@@ -239,6 +240,9 @@ def run_demo(
     if workdir and home.exists():
         shutil.rmtree(home)
     bundles = [BundleSpec(name, example_dags() / name.removesuffix("_dags"), team) for name, team in _BUNDLES]
+    if importlib.util.find_spec("airflow.providers.cncf.kubernetes") is not None:
+        # A pod_override reaching into team B's namespace and Secret (the kubernetes extra installs the provider).
+        bundles.append(BundleSpec("team_a_pods", example_kubernetes_dags() / "team_a", "team_a"))
     home.mkdir(parents=True, exist_ok=True)
     print(f"Starting OPA with rego/, {example_registry().name} and {example_rollout().name} ...", flush=True)
     opa = (

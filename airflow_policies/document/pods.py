@@ -15,6 +15,7 @@ an object of another type) makes the pod unverifiable, which the rules reject.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,12 +39,22 @@ def is_pod_operator(task: object, template_fields: object) -> bool:
     return isinstance(template_fields, (list, tuple)) and set(template_fields) >= _POD_OPERATOR_FIELDS
 
 
+class _OddValueError(Exception):
+    """A pod-shaped value holds something that is neither a kubernetes-client object nor a dict."""
+
+    def __init__(self, value: object) -> None:
+        super().__init__(safe_repr(value))
+        self.value = value
+
+
 def _get(value: object, snake: str, camel: str | None = None) -> Any:  # noqa: ANN401 - whatever the pod holds
     if value is None or value is UNREADABLE:
         return None
     if isinstance(value, Mapping):
         found = value.get(snake)
         return value.get(camel) if found is None and camel else found
+    if not type_name(value).startswith("kubernetes"):
+        raise _OddValueError(value)
     return safe_getattr(value, snake)
 
 
@@ -213,11 +224,16 @@ class _Reader:
 
     def pod(self, pod: object, where: str) -> None:
         """A whole pod: a V1Pod, its ``to_dict()`` or a Kubernetes API dict."""
+        try:
+            self._pod(pod, where)
+        except _OddValueError as odd:
+            self._unknown(where, odd.value)
+
+    def _pod(self, pod: object, where: str) -> None:
         if pod is None:
             return
         if not (isinstance(pod, Mapping) or type_name(pod).startswith("kubernetes")):
-            self._unknown(where, pod)
-            return
+            raise _OddValueError(pod)
         metadata = _get(pod, "metadata")
         spec = _get(pod, "spec")
         self.scalar("namespace", _get(metadata, "namespace"), f"{where}.metadata.namespace")
@@ -293,6 +309,14 @@ _POD_ARGUMENTS = frozenset({
 def _operator_pod(operator: str, arguments: Mapping[str, Any]) -> PodSettings:
     """The pod an operator launches, from its arguments (as the operator holds them, or as given to it)."""
     reader = _Reader("operator", operator)
+    try:
+        _read_operator_arguments(reader, arguments)
+    except _OddValueError as odd:
+        reader.unverifiable.append(f"arguments: {safe_repr(odd.value)}")
+    return reader.settings()
+
+
+def _read_operator_arguments(reader: _Reader, arguments: Mapping[str, Any]) -> None:
     reader.scalar("namespace", arguments.get("namespace"), "namespace")
     reader.scalar("service_account", arguments.get("service_account_name"), "service_account_name")
     reader.scalar("pod_template_file", arguments.get("pod_template_file"), "pod_template_file")
@@ -306,8 +330,10 @@ def _operator_pod(operator: str, arguments: Mapping[str, Any]) -> PodSettings:
     for index, name in enumerate(_items(arguments.get("configmaps"))):
         reader.reference("config_map", name, "env_from", f"configmaps[{index}]")
     for index, secret in enumerate(_items(arguments.get("secrets"))):
-        via = "volume" if _get(secret, "deploy_type") == "volume" else "operator_secret"
-        reader.reference("secret", _get(secret, "secret"), via, f"secrets[{index}]")
+        # The provider's own Secret class (serialized: its to_dict()), not a kubernetes-client object.
+        read = secret.get if isinstance(secret, Mapping) else functools.partial(safe_getattr, secret)
+        via = "volume" if read("deploy_type") == "volume" else "operator_secret"
+        reader.reference("secret", read("secret"), via, f"secrets[{index}]")
     for index, secret in enumerate(_items(arguments.get("image_pull_secrets"))):
         reader.reference("secret", _get(secret, "name"), "image_pull_secret", f"image_pull_secrets[{index}]")
     reader.volumes(arguments.get("volumes"), "volumes")
@@ -321,7 +347,6 @@ def _operator_pod(operator: str, arguments: Mapping[str, Any]) -> PodSettings:
         reader.container(container, f"init_containers[{index}]")
     reader.pod(arguments.get("full_pod_spec"), "full_pod_spec")
     reader.pod(arguments.get("pod_template_dict"), "pod_template_dict")
-    return reader.settings()
 
 
 def _unverifiable(pod: PodSettings, what: str) -> PodSettings:

@@ -25,13 +25,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from airflow_policies.policy.registry import GLOBAL, Registry, TeamResources
 
-__all__ = ["AirflowOwnership", "Conflict", "SyncResult", "merge", "read_airflow_ownership", "registry_diff"]
+__all__ = [
+    "AirflowOwnership",
+    "Conflict",
+    "KubernetesExecutorConfig",
+    "SyncResult",
+    "merge",
+    "read_airflow_ownership",
+    "registry_diff",
+]
 
 SyncedKind = Literal["connections", "variables", "pools"]
 _SYNCED_KINDS: tuple[SyncedKind, ...] = ("connections", "variables", "pools")
@@ -39,6 +47,14 @@ _SYNCED_KINDS: tuple[SyncedKind, ...] = ("connections", "variables", "pools")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KubernetesExecutorConfig(_Model):
+    """What one KubernetesExecutor's ``[kubernetes_executor]`` configuration says its pods get."""
+
+    namespace: str
+    pod_template_file: str | None = None
+    image_repository: str | None = None
 
 
 class AirflowOwnership(_Model):
@@ -50,6 +66,8 @@ class AirflowOwnership(_Model):
     executors: dict[str, list[str]] = {}
     """Team (``""`` for executors every team may use) -> the names tasks use for its executors."""
     bundles: dict[str, str | None] = {}
+    kubernetes: dict[str, KubernetesExecutorConfig] = {}
+    """Team (``""``: the global KubernetesExecutor) -> its KubernetesExecutor's configuration."""
 
 
 class Conflict(_Model):
@@ -92,10 +110,13 @@ def read_airflow_ownership() -> AirflowOwnership:
     from airflow_policies.document.builder import configured_executors
 
     executors: dict[str, list[str]] = {}
+    kubernetes: dict[str, KubernetesExecutorConfig] = {}
     for executor in configured_executors():
         team = executors.setdefault(executor.team or "", [])
         # The alias and the class name, as tasks write them; not the module path.
         team.extend(n for n in executor.names if "." not in n and n not in team)
+        if "KubernetesExecutor" in executor.names:
+            kubernetes[executor.team or ""] = _kubernetes_executor_config(conf, executor.team)
     with create_session() as session:
         connections = dict(session.execute(select(Connection.conn_id, Connection.team_name)).all())
         variables = dict(session.execute(select(Variable.key, Variable.team_name)).all())
@@ -110,6 +131,22 @@ def read_airflow_ownership() -> AirflowOwnership:
         pools=pools,
         executors=executors,
         bundles={name: teams.get(name) for name in bundle_names},
+        kubernetes=kubernetes,
+    )
+
+
+def _kubernetes_executor_config(conf: Any, team: str | None) -> KubernetesExecutorConfig:  # noqa: ANN401 - Airflow's conf
+    """A KubernetesExecutor's settings as it reads them: a team's own (``[<team>=kubernetes_executor]``), else
+    the global section."""
+
+    def option(key: str) -> str | None:
+        value = conf.get("kubernetes_executor", key, fallback=None, **({"team_name": team} if team else {}))
+        return value or None
+
+    return KubernetesExecutorConfig(
+        namespace=option("namespace") or "default",
+        pod_template_file=option("pod_template_file"),
+        image_repository=option("worker_container_repository"),
     )
 
 
@@ -153,7 +190,28 @@ def merge(registry: Registry, airflow: AirflowOwnership) -> SyncResult:
                 added.append(f"teams.{team}.executors: {name}")
     for team in sorted({t for t in airflow.bundles.values() if t}):
         _team(merged, team, added)
+    for team, executor in sorted(airflow.kubernetes.items()):
+        _merge_kubernetes(merged, team, executor, added)
     return SyncResult(registry=merged, added=added, notes=notes, conflicts=conflicts)
+
+
+def _merge_kubernetes(registry: Registry, team: str, executor: KubernetesExecutorConfig, added: list[str]) -> None:
+    """A KubernetesExecutor's namespace, pod template and worker image: its team's (the namespace also its team's
+    default), or every team's for the global executor."""
+    target = _team(registry, team, added).kubernetes if team else registry.global_.kubernetes
+    where = f"teams.{team}.kubernetes" if team else "global.kubernetes"
+    wanted = {
+        "namespaces": executor.namespace,
+        "pod_template_files": executor.pod_template_file,
+        "image_prefixes": f"{executor.image_repository}:" if executor.image_repository else None,
+    }
+    for kind, value in wanted.items():
+        if value is not None and value not in getattr(target, kind):
+            getattr(target, kind).append(value)
+            added.append(f"{where}.{kind}: {value}")
+    if team and registry.teams[team].kubernetes.default_namespace is None:
+        registry.teams[team].kubernetes.default_namespace = executor.namespace
+        added.append(f"{where}.default_namespace: {executor.namespace}")
 
 
 def _team(registry: Registry, team: str, added: list[str]) -> TeamResources:

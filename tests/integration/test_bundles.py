@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -215,4 +216,8 @@ def test_the_demo_runs_in_bundle_mode(tmp_path):
     assert "OPA verified and activated it" in result.stdout
     assert "takeover.py           REJECTED  dag_ids.namespace" in result.stdout
     assert "WARNED" in result.stdout and "legacy_export.py      ADMITTED" in result.stdout
+    # The Kubernetes example: a pod_override in team B's namespace, with team B's Secret.
+    kubernetes = re.search(r"team_a_pods +team_a +pod_in_team_b\.py +REJECTED +(.*)", result.stdout)
+    assert kubernetes and kubernetes[1].startswith("kubernetes.foreign_namespace"), result.stdout
+    assert "kubernetes.foreign_secret" in result.stdout
     assert "Bundle loaded and activated successfully" in (tmp_path / "demo" / "bundle-mode" / "opa.log").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_policies.document.models import BundleInfo, InputDocument
+from airflow_policies.document.models import BundleInfo, InputDocument, PodSettings
 from tests.conftest import EXAMPLE_DAGS, REPO
 from tests.integration.test_corpora import CORPORA
 
@@ -23,6 +23,25 @@ FILES = sorted(
         *(p for root in CORPORA for p in root.rglob("*.py") if p.name != "__init__.py"),
     ]
 )
+
+
+def _templated_operator_pods(dag) -> dict[str, list[str]]:
+    """Each pod operator's pods as read from its templated arguments alone: what a serialized DAG keeps of them."""
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    from airflow_policies.document.builder import _operator_attributes, build_input
+    from airflow_policies.document.pods import is_pod_operator, task_pods
+
+    operators = {t.task_id: t.operator for t in build_input(dag, bundle=BUNDLE, enforcement_point="audit").tasks}
+    pods = {}
+    for task in dag.tasks:
+        if is_pod_operator(task, task.template_fields):
+            attributes, expand = _operator_attributes(task, isinstance(task, MappedOperator))
+            templated = {name: value for name, value in attributes.items() if name in task.template_fields}
+            pods[task.task_id] = [
+                p.model_dump_json() for p in task_pods(operators[task.task_id], True, None, templated, expand)
+            ]
+    return pods
 
 
 def _both_documents(path: str, conn) -> None:
@@ -43,13 +62,13 @@ def _both_documents(path: str, conn) -> None:
                 build_input(d, bundle=BUNDLE, enforcement_point="audit").model_dump_json() for d in (dag, serialized)
             )
             template_fields = {t.task_id: list(t.template_fields) for t in dag.tasks}
-            pairs.append((live_json, serialized_json, template_fields))
+            pairs.append((live_json, serialized_json, template_fields, _templated_operator_pods(dag)))
         conn.send(pairs)
     finally:
         os._exit(0)
 
 
-def _documents(path: Path) -> list[tuple[InputDocument, InputDocument, dict[str, list[str]]]]:
+def _documents(path: Path) -> list[tuple[InputDocument, InputDocument, dict[str, list[str]], dict[str, list[str]]]]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_both_documents, args=(str(path), sender))
@@ -61,8 +80,8 @@ def _documents(path: Path) -> list[tuple[InputDocument, InputDocument, dict[str,
         pairs = []
     child.join()
     return [
-        (InputDocument.model_validate_json(live), InputDocument.model_validate_json(serialized), fields)
-        for live, serialized, fields in pairs
+        (InputDocument.model_validate_json(live), InputDocument.model_validate_json(serialized), fields, pods)
+        for live, serialized, fields, pods in pairs
     ]
 
 
@@ -74,7 +93,9 @@ _SDK_BASE = {
 }
 
 
-def _without_what_serialization_drops(document: InputDocument, template_fields: dict[str, list[str]]) -> InputDocument:
+def _without_what_serialization_drops(
+    document: InputDocument, template_fields: dict[str, list[str]], operator_pods: dict[str, list[str]]
+) -> InputDocument:
     def kept(refs, fields):
         return [r for r in refs if r.source != "callback" and (r.source != "attribute" or r.location in fields)]
 
@@ -88,6 +109,9 @@ def _without_what_serialization_drops(document: InputDocument, template_fields: 
                 "connections": kept(task.connections, template_fields.get(task.task_id, ())),
                 "inlets": as_base(task.inlets),
                 "outlets": as_base(task.outlets),
+                # An operator's pod keeps only its templated arguments.
+                "pods": [p for p in task.pods if p.source != "operator"]
+                + [PodSettings.model_validate_json(p) for p in operator_pods.get(task.task_id, [])],
             }
         )
         for task in document.tasks
@@ -110,5 +134,5 @@ def test_the_corpus_is_there():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(p.parents[2])))
 def test_serialized_document_matches_the_live_one(path):
     """Equal documents, up to callbacks and non-templated connection attributes (which serialization drops)."""
-    for live, serialized, template_fields in _documents(path):
-        assert serialized == _without_what_serialization_drops(live, template_fields)
+    for live, serialized, template_fields, operator_pods in _documents(path):
+        assert serialized == _without_what_serialization_drops(live, template_fields, operator_pods)

@@ -209,6 +209,48 @@ class TestEnforce:
         assert (mapped.queue, mapped.executor) == ("team_a", "LocalExecutor")
         assert dag.tags == {"etl", "team:team_a"}
 
+    def test_pod_mutations_set_the_operators_arguments_merging_selectors_and_labels(self):
+        """A KubernetesPodOperator (plain or mapped) gets its team's namespace, service account, node pool and
+        label as its arguments; the node selector and labels it has are kept."""
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        with DAG("team_a__d", schedule=None, start_date=START) as dag:
+            KubernetesPodOperator(task_id="kpo", image="x:1", labels={"app": "etl"}, node_selector={"disk": "ssd"})
+            KubernetesPodOperator.partial(task_id="mapped", image="x:1").expand(arguments=[["a"], ["b"]])
+        both = ["kpo", "mapped"]
+        mutations = [
+            {"rule": "kubernetes.team_namespace", "task_ids": both, "field": "pod_namespace", "value": "team-a"},
+            {"rule": "kubernetes.team_service_account", "task_ids": both, "field": "pod_service_account",
+             "value": "team-a-runner"},
+            {"rule": "kubernetes.team_node_pool", "task_ids": both, "field": "pod_node_selector",
+             "value": {"pool": "team-a"}},
+            {"rule": "kubernetes.team_label", "task_ids": both, "field": "pod_labels", "value": {"team": "team_a"}},
+        ]  # fmt: skip
+        record = _judge(dag, [], [{**m, "action": "deny"} for m in mutations])
+        enforce(dag, record)
+        kpo, mapped = dag.task_dict["kpo"], dag.task_dict["mapped"]
+        assert (kpo.namespace, kpo.service_account_name) == ("team-a", "team-a-runner")
+        assert kpo.node_selector == {"disk": "ssd", "pool": "team-a"}
+        assert kpo.labels == {"app": "etl", "team": "team_a"}
+        assert {
+            k: mapped.partial_kwargs[k] for k in ("namespace", "service_account_name", "node_selector", "labels")
+        } == {
+            "namespace": "team-a",
+            "service_account_name": "team-a-runner",
+            "node_selector": {"pool": "team-a"},
+            "labels": {"team": "team_a"},
+        }
+        # The decision log says what each pod had before: its namespace, and of a merged object the keys set.
+        before = {(c.field, tuple(c.task_ids)): c.before for c in record.mutations}
+        assert before["pod_namespace", ("kpo", "mapped")] is None
+        assert before["pod_node_selector", ("kpo", "mapped")] == {"pool": None}
+
+    def test_a_pod_mutation_of_a_task_without_its_own_pod_is_a_malformed_decision(self):
+        """An executor_config pod is mutated in the final pod, by the kubernetes_executor point, never at parse time."""
+        mutation = {"rule": "k.x", "task_ids": ["plain"], "field": "pod_namespace", "value": "team-a", "action": "deny"}
+        record = _judge(_dag(), [], [mutation])
+        assert record.outcome == "failed_closed" and "which has no pod" in record.error
+
 
 def test_only_an_unreachable_opa_opens_the_breaker(tmp_path):
     """Unreachable/slow opens the shared breaker; an HTTP error or a malformed answer means OPA is up."""

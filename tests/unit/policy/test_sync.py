@@ -9,7 +9,7 @@ import pytest
 
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.policy.registry import Registry, load_registry
-from airflow_policies.policy.sync import AirflowOwnership, merge, registry_diff
+from airflow_policies.policy.sync import AirflowOwnership, KubernetesExecutorConfig, merge, registry_diff
 from tests.conftest import EXAMPLE_REGISTRY
 
 
@@ -82,3 +82,44 @@ def test_a_malformed_registry_names_the_field(tmp_path: Path):
     bad.write_text("teams:\n  team_a:\n    conections: [x]\n")
     with pytest.raises(ConfigurationError, match=r"teams\.team_a\.conections: Extra inputs are not permitted"):
         load_registry(bad)
+
+
+def test_each_kubernetes_executors_namespace_template_and_image_go_to_its_team_or_to_every_team():
+    """A team's KubernetesExecutor gives the team its namespace (also its default), template and worker image
+    repository; the global one's are every team's. Existing entries are kept, never duplicated."""
+    registry = Registry.model_validate({"teams": {"team_a": {"kubernetes": {"namespaces": ["team-a-batch"]}}}})
+    airflow = AirflowOwnership(
+        kubernetes={
+            "": KubernetesExecutorConfig(namespace="airflow", image_repository="apache/airflow"),
+            "team_a": KubernetesExecutorConfig(
+                namespace="team-a", pod_template_file="/opt/templates/a.yaml", image_repository="registry/team-a"
+            ),
+            "team_b": KubernetesExecutorConfig(namespace="team-a-batch"),
+        }
+    )
+    result = merge(registry, airflow)
+    team_a, team_b = result.registry.teams["team_a"].kubernetes, result.registry.teams["team_b"].kubernetes
+    assert team_a.namespaces == ["team-a-batch", "team-a"] and team_a.default_namespace == "team-a"
+    assert team_a.pod_template_files == ["/opt/templates/a.yaml"] and team_a.image_prefixes == ["registry/team-a:"]
+    assert result.registry.global_.kubernetes.namespaces == ["airflow"]
+    assert result.registry.global_.kubernetes.image_prefixes == ["apache/airflow:"]
+    assert result.registry.global_.kubernetes.pod_template_files == []
+    # Two teams' executors in one namespace: merged as Airflow says, for the registry's owner to see in the diff.
+    assert team_b.namespaces == ["team-a-batch"]
+    assert "teams.team_a.kubernetes.default_namespace: team-a" in result.added
+
+
+def test_a_teams_kubernetes_executor_reads_its_own_section(monkeypatch):
+    """`[team_a=kubernetes_executor]` (here its environment form) is team A's; the global section is the global
+    executor's, as the executor itself reads them."""
+    from airflow.configuration import conf
+
+    from airflow_policies.policy.sync import _kubernetes_executor_config
+
+    monkeypatch.setenv("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE", "airflow")
+    monkeypatch.setenv("AIRFLOW__TEAM_A___KUBERNETES_EXECUTOR__NAMESPACE", "team-a")
+    monkeypatch.setenv("AIRFLOW__TEAM_A___KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE", "/opt/templates/a.yaml")
+    assert _kubernetes_executor_config(conf, "team_a") == KubernetesExecutorConfig(
+        namespace="team-a", pod_template_file="/opt/templates/a.yaml"
+    )
+    assert _kubernetes_executor_config(conf, None).namespace == "airflow"
