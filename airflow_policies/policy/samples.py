@@ -26,7 +26,7 @@ from airflow_policies._files import read_yaml, validation_problems
 from airflow_policies._paths import opa_binary
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.verdict import outcome_of
-from airflow_policies.document.models import BundleInfo, ExecutorInfo, InputDocument
+from airflow_policies.document.models import BundleInfo, ExecutorInfo, InputDocument, KubernetesInfo
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.policy.repository import PolicySources, as_sources
@@ -127,6 +127,9 @@ def suites(rules: Path) -> Iterator[RuleSamples]:
         folder = path.parent
         yield RuleSamples(f"{folder.parent.name}.{folder.name}", folder, load_suite(path))
 
+#: The samples' ``[kubernetes_executor]``, whatever this machine's (the Rego tests' ``fixtures_test`` namespace).
+SAMPLE_KUBERNETES = KubernetesInfo(namespace="airflow", pod_template_file=None)
+
 
 def sample_document(folder: Path, case: SampleCase) -> InputDocument:
     """The input document the sample's one DAG produces, as the runtime builds it.
@@ -141,7 +144,9 @@ def sample_document(folder: Path, case: SampleCase) -> InputDocument:
     documents, errors = parse_documents(path, path.parent, case.bundle, executors)
     if errors or len(documents) != 1:
         raise ConfigurationError(f"sample {path} must define exactly one DAG and import cleanly: {errors or documents}")
-    deployment = documents[0].airflow.model_copy(update={"executors": list(SAMPLE_EXECUTORS)})
+    deployment = documents[0].airflow.model_copy(
+        update={"executors": list(SAMPLE_EXECUTORS), "kubernetes": SAMPLE_KUBERNETES}
+    )
     return documents[0].model_copy(update={"airflow": deployment})
 
 
