@@ -15,7 +15,9 @@ an object of another type) makes the pod unverifiable, which the rules reject.
 
 from __future__ import annotations
 
+import ast
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,9 +49,24 @@ class _OddValueError(Exception):
         self.value = value
 
 
+@functools.lru_cache(maxsize=256)
+def _literal(text: str) -> object:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
 def _get(value: object, snake: str, camel: str | None = None) -> Any:  # noqa: ANN401 - whatever the pod holds
     if value is None or value is UNREADABLE:
         return None
+    if isinstance(value, str) and value.startswith(("{'", '{"')):
+        # A serialized mapped operator keeps a kubernetes object of its partial() arguments as the text of its
+        # to_dict() (a Python literal): read back without evaluating anything.
+        parsed = _literal(value)
+        if not isinstance(parsed, Mapping):
+            raise _OddValueError(value)
+        value = parsed
     if isinstance(value, Mapping):
         found = value.get(snake)
         return value.get(camel) if found is None and camel else found
@@ -306,6 +323,22 @@ _POD_ARGUMENTS = frozenset({
 })  # fmt: skip
 
 
+#: The provider's ``Secret`` as a serialized mapped operator keeps it: its repr (``Secret(type, target, name, key)``;
+#: a Kubernetes name has no comma, a target may).
+_SECRET_REPR = re.compile(r"^Secret\((?P<deploy_type>\w+), .*, (?P<name>[^,]*), [^,]*\)$", re.DOTALL)
+
+
+def _operator_secret(secret: object) -> tuple[object, object]:
+    """(deploy type, Secret name) of a KubernetesPodOperator ``secrets`` entry: the provider's Secret object, its
+    serialized repr, or a dict."""
+    if isinstance(secret, Mapping):
+        return secret.get("deploy_type"), secret.get("secret")
+    if isinstance(secret, str):
+        found = _SECRET_REPR.match(secret)
+        return (found["deploy_type"], found["name"]) if found else (None, secret)
+    return safe_getattr(secret, "deploy_type"), safe_getattr(secret, "secret")
+
+
 def _operator_pod(operator: str, arguments: Mapping[str, Any]) -> PodSettings:
     """The pod an operator launches, from its arguments (as the operator holds them, or as given to it)."""
     reader = _Reader("operator", operator)
@@ -330,10 +363,9 @@ def _read_operator_arguments(reader: _Reader, arguments: Mapping[str, Any]) -> N
     for index, name in enumerate(_items(arguments.get("configmaps"))):
         reader.reference("config_map", name, "env_from", f"configmaps[{index}]")
     for index, secret in enumerate(_items(arguments.get("secrets"))):
-        # The provider's own Secret class (serialized: its to_dict()), not a kubernetes-client object.
-        read = secret.get if isinstance(secret, Mapping) else functools.partial(safe_getattr, secret)
-        via = "volume" if read("deploy_type") == "volume" else "operator_secret"
-        reader.reference("secret", read("secret"), via, f"secrets[{index}]")
+        deploy_type, name = _operator_secret(secret)
+        via = "volume" if deploy_type == "volume" else "operator_secret"
+        reader.reference("secret", name, via, f"secrets[{index}]")
     for index, secret in enumerate(_items(arguments.get("image_pull_secrets"))):
         reader.reference("secret", _get(secret, "name"), "image_pull_secret", f"image_pull_secrets[{index}]")
     reader.volumes(arguments.get("volumes"), "volumes")

@@ -26,7 +26,7 @@ FILES = sorted(
 
 
 def _templated_operator_pods(dag) -> dict[str, list[str]]:
-    """Each pod operator's pods as read from its templated arguments alone: what a serialized DAG keeps of them."""
+    """Each pod operator's pods as read from what a serialized DAG keeps of its arguments: the templated ones."""
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     from airflow_policies.document.builder import _operator_attributes, build_input
@@ -36,8 +36,10 @@ def _templated_operator_pods(dag) -> dict[str, list[str]]:
     pods = {}
     for task in dag.tasks:
         if is_pod_operator(task, task.template_fields):
-            attributes, expand = _operator_attributes(task, isinstance(task, MappedOperator))
-            templated = {name: value for name, value in attributes.items() if name in task.template_fields}
+            mapped = isinstance(task, MappedOperator)
+            attributes, expand = _operator_attributes(task, mapped)
+            # A mapped operator's serialized partial() arguments are all kept (objects as their to_dict() text).
+            templated = {name: value for name, value in attributes.items() if mapped or name in task.template_fields}
             pods[task.task_id] = [
                 p.model_dump_json() for p in task_pods(operators[task.task_id], True, None, templated, expand)
             ]
@@ -135,4 +137,15 @@ def test_the_corpus_is_there():
 def test_serialized_document_matches_the_live_one(path):
     """Equal documents, up to callbacks and non-templated connection attributes (which serialization drops)."""
     for live, serialized, template_fields, operator_pods in _documents(path):
-        assert serialized == _without_what_serialization_drops(live, template_fields, operator_pods)
+        expected = _without_what_serialization_drops(live, template_fields, operator_pods)
+        assert _unknown_settings_named(serialized) == _unknown_settings_named(expected)
+
+
+def _unknown_settings_named(document: InputDocument) -> InputDocument:
+    """A pod's unknown settings by name only: an XComArg's repr differs between a live and a serialized DAG."""
+
+    def named(pod: PodSettings) -> PodSettings:
+        return pod.model_copy(update={"unverifiable": [entry.split(": ", 1)[0] for entry in pod.unverifiable]})
+
+    tasks = [task.model_copy(update={"pods": [named(p) for p in task.pods]}) for task in document.tasks]
+    return document.model_copy(update={"tasks": tasks})

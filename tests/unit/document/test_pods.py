@@ -288,3 +288,31 @@ def test_tasks_without_pods_have_none():
     with DAG("team_a__pods", schedule=None, start_date=START) as dag:
         BashOperator(task_id="t", bash_command="true")
     assert _pods(dag) == {"t": []}
+
+
+def test_a_serialized_mapped_operator_reads_its_partial_objects_back():
+    """A serialized mapped operator keeps kubernetes objects of partial() as text (their to_dict(), the provider's
+    Secret repr): read back as literals, never evaluated, so the scheduler side sees the same pods."""
+    with DAG("team_a__pods", schedule=None, start_date=START) as dag:
+        KubernetesPodOperator.partial(
+            task_id="mapped",
+            image="registry.example.com/team-a/etl:1",
+            init_containers=[k8s.V1Container(name="wait", image="busybox:1.36")],
+            volumes=[k8s.V1Volume(name="tls", secret=k8s.V1SecretVolumeSource(secret_name="team-b-tls"))],
+            secrets=[Secret("volume", "/etc/a, b", "team-b-db", "password")],
+        ).expand(arguments=[["a"], ["b"]])
+    live, serialized = (_pods(dag, serialized=flag)["mapped"] for flag in (False, True))
+    assert serialized == live
+    (pod,) = serialized
+    assert pod.verifiable and pod.images == ["registry.example.com/team-a/etl:1", "busybox:1.36"]
+    assert {(s.name, s.via) for s in pod.secrets} == {("team-b-tls", "volume"), ("team-b-db", "volume")}
+
+
+def test_text_that_is_not_a_literal_is_unverifiable():
+    """A dict-looking string that is not a Python literal is not evaluated: the pod is unverifiable."""
+    with DAG("team_a__pods", schedule=None, start_date=START) as dag:
+        KubernetesPodOperator.partial(task_id="mapped", image="x:1", volumes=["{'secret': __import__('os')}"]).expand(
+            arguments=[["a"]]
+        )
+    (pod,) = _pods(dag)["mapped"]
+    assert not pod.verifiable and pod.secrets == []
