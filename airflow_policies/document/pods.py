@@ -141,7 +141,7 @@ class _Reader:
         text = self.text(name, where)
         if text is not None:
             target = self.secrets if kind == "secret" else self.config_maps
-            target.append(PodObjectReference(name=text, via=via, location=where))  # type: ignore[arg-type]
+            target.append(PodObjectReference(name=text, via=via, location=where))
 
     def security_context(self, context: object, where: str) -> None:
         if context is None:
@@ -263,12 +263,13 @@ class _Reader:
         for flag, camel in (("host_network", "hostNetwork"), ("host_pid", "hostPID"), ("host_ipc", "hostIPC")):
             self.flag(flag, _get(spec, flag, camel), f"{where}.spec.{flag}")
         self.security_context(_get(spec, "security_context", "securityContext"), f"{where}.spec.security_context")
-        for kind, camel in (
+        containers: tuple[tuple[str, str | None], ...] = (
             ("containers", None),
             ("init_containers", "initContainers"),
             ("ephemeral_containers", "ephemeralContainers"),
-        ):
-            for index, container in enumerate(_items(_get(spec, kind, camel))):
+        )
+        for kind, camel_kind in containers:
+            for index, container in enumerate(_items(_get(spec, kind, camel_kind))):
                 self.container(container, f"{where}.spec.{kind}[{index}]")
         self.volumes(_get(spec, "volumes"), f"{where}.spec.volumes")
         for index, secret in enumerate(_items(_get(spec, "image_pull_secrets", "imagePullSecrets"))):
@@ -280,7 +281,7 @@ class _Reader:
 
     def settings(self) -> PodSettings:
         return PodSettings(
-            source=self.source,  # type: ignore[arg-type]
+            source=self.source,
             location=self.location,
             verifiable=not self.unverifiable,
             unverifiable=self.unverifiable,

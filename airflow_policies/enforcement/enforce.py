@@ -101,6 +101,26 @@ _OPERATOR_ARGUMENTS = {
 }
 
 
+def _merged(held: object, value: Any) -> Any:  # noqa: ANN401 - the field's value
+    """A dict-valued change (node selector, labels) merged into what the operator holds; others replace it."""
+    return {**(held if isinstance(held, dict) else {}), **value} if isinstance(value, dict) else value
+
+
+def _set_on_task(task: Any, change: MutationChange, field: str, value: Any) -> None:  # noqa: ANN401
+    if not isinstance(task, MappedOperator):
+        setattr(task, field, _merged(getattr(task, field, None), value))
+        return
+    value = _merged(task.partial_kwargs.get(field), value)
+    if change.field in _OPERATOR_ARGUMENTS:  # a mapped operator's arguments, as given to partial()
+        task.partial_kwargs[field] = value
+        return
+    try:
+        setattr(task, field, value)
+    except AttributeError:
+        # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
+        task.partial_kwargs[field] = value
+
+
 def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
     """Set each applied field on the DAG or task; fields outside the allowlist never reach here."""
     for change in changes:
@@ -111,23 +131,9 @@ def apply_mutations(dag: DAG, changes: list[MutationChange]) -> None:
         for task_id in change.task_ids:
             if task_id is None:
                 setattr(dag, field, value)
-                continue
-            # judge() refused decisions that name a task the DAG's input document does not have.
-            task = dag.task_dict[task_id]
-            mapped = isinstance(task, MappedOperator)
-            if isinstance(value, dict):  # merged into what the operator holds (node selector, labels)
-                held = task.partial_kwargs.get(field) if mapped else getattr(task, field, None)
-                value = {**(held if isinstance(held, dict) else {}), **_converted(change)}
-            if mapped and change.field in _OPERATOR_ARGUMENTS:  # a mapped operator's arguments, as given to partial()
-                task.partial_kwargs[field] = value
-                continue
-            try:
-                setattr(task, field, value)
-            except AttributeError:
-                # Mapped tasks expose some fields read-only; their value lives in partial_kwargs.
-                if not mapped:
-                    raise
-                task.partial_kwargs[field] = value
+            else:
+                # judge() refused decisions that name a task the DAG's input document does not have.
+                _set_on_task(dag.task_dict[task_id], change, field, value)
 
 
 def enforce(dag: DAG, record: DecisionRecord) -> str | None:

@@ -127,6 +127,7 @@ def suites(rules: Path) -> Iterator[RuleSamples]:
         folder = path.parent
         yield RuleSamples(f"{folder.parent.name}.{folder.name}", folder, load_suite(path))
 
+
 #: The samples' ``[kubernetes_executor]``, whatever this machine's (the Rego tests' ``fixtures_test`` namespace).
 SAMPLE_KUBERNETES = KubernetesInfo(namespace="airflow", pod_template_file=None)
 
