@@ -9,6 +9,8 @@ change them.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections.abc import Callable
 from functools import cache
 
@@ -21,9 +23,11 @@ from airflow_policies.decision.teams import configured_bundle_teams
 from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import airflow_info
 from airflow_policies.document.models import EnforcementPoint, InputDocument
-from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.exceptions import ConfigurationError, DecisionError
 
-__all__ = ["decide", "warm"]
+__all__ = ["current_revision", "decide", "warm"]
+
+log = logging.getLogger(__name__)
 
 # Where DAG code has run in the same process: the only points the in-process Wasm engine may decide.
 _PARSE_TIME: frozenset[EnforcementPoint] = frozenset({"dag_processor", "worker", "cli"})
@@ -62,6 +66,36 @@ def warm() -> None:
     airflow_info()
     if settings().engine == "wasm":
         _wasm_evaluate()  # compiled once here, before the DAG processor forks its parse children
+
+
+#: A failed probe is tried again after this long (it fails fast while OPA is down: the breaker's concern).
+_PROBE_RETRY_SECONDS = 1.0
+#: The last probe: (its answer, or None if it failed; when it is due again, on the monotonic clock).
+_probed: list[tuple[str | None, float]] = []
+
+
+def current_revision() -> str | None:
+    """The revision of the policy and data the OPA server decides with, probed at most once per
+    ``decision_cache_seconds`` (two small requests, not one per DAG); ``None`` when it could not be read, or
+    when ``decision_cache_seconds`` is 0 (nothing is reused then).
+
+    A cache keyed by it reuses a verdict until the policy or its data (the registry, the rollout) change, and
+    notices the change within ``decision_cache_seconds``.
+    """
+    interval = settings().decision_cache_seconds
+    if interval <= 0:
+        return None
+    now = time.monotonic()
+    if _probed and _probed[0][1] > now:
+        return _probed[0][0]
+    try:
+        answer: str | None = _evaluator().revision()
+        due = now + interval
+    except DecisionError as exc:
+        log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
+        answer, due = None, now + min(interval, _PROBE_RETRY_SECONDS)
+    _probed[:] = [(answer, due)]
+    return answer
 
 
 def decide(document: InputDocument) -> DecisionRecord:

@@ -37,7 +37,8 @@ def checked(opa_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_a_dag_that_switched_the_policy_off_is_not_persisted(checked):
-    """The tamper DAG's parse made no decision (its file unregistered the policy), the manager's rejected it,
+    """The tamper DAG's parse made no decision (the manager decides; its file unregistered the policy anyway), the
+    manager rejected it,
     and the DB holds an import error for its file instead of the DAG."""
     assert "team_a__tamper" not in checked["dags"]
     assert _decisions(checked, "team_a__tamper") == {"dag_processor_manager": "rejected"}
@@ -53,9 +54,11 @@ def test_a_dag_that_switched_the_policy_off_is_not_persisted(checked):
     )
 
 
-def test_a_compliant_dag_is_persisted_after_both_checks(checked):
-    """The compliant DAG was decided in the parse child and again in the manager, and is stored routed."""
-    assert _decisions(checked, "team_a__allowed") == {"dag_processor": "mutated", "dag_processor_manager": "admitted"}
+def test_a_compliant_dag_is_decided_once_in_the_manager_and_stored_routed(checked):
+    """The compliant DAG was decided once, in the manager (its parse child made no decision), and Airflow stored it
+    with the manager's routing applied to its serialized form."""
+    assert _decisions(checked, "team_a__allowed") == {"dag_processor_manager": "mutated"}
+    assert len([r for r in checked["decisions"] if r["dag_id"] == "team_a__allowed"]) == 1
     assert checked["dags"]["team_a__allowed"]["tasks"] == {
         "read_own_connection": {"queue": "team_a", "pool": "team_a_pool"}
     }

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import types
 
+import pendulum
+import pytest
 from airflow.dag_processing.manager import DagFileProcessorManager
+from airflow.dag_processing.processor import DagFileParsingResult
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+from airflow.serialization.serialized_objects import DagSerialization, LazyDeserializedDAG
 
+from airflow_policies.decision.models import parse_decision
+from airflow_policies.decision.record import DecisionRecord, MutationChange
+from airflow_policies.decision.verdict import judge
+from airflow_policies.document.builder import build_input
+from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.enforcement import import_hooks, manager_recheck
+from airflow_policies.local.testing import reload_configuration
 
 
 def test_the_pinned_airflow_is_wrapped():
@@ -63,3 +76,148 @@ def test_a_lazy_dag_without_its_cached_deserialization_is_reported(caplog, monke
         import_hooks._apply(manager, manager_recheck._wrap_persist_parsing_result, manager_recheck._log_skipped)
     assert "LazyDeserializedDAG._real_dag" in caplog.text and "checked at parse time only" in caplog.text
     assert not hasattr(Manager.persist_parsing_result, "__wrapped__")
+
+
+# --- One decision per DAG version, in the manager ---------------------------------------------------------------
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+ROUTE = {"rule": "routing.team_defaults", "task_ids": ["plain", "mapped"], "field": "queue", "value": "team_a"}
+TAG = {"rule": "routing.team_tag", "task_ids": [None], "field": "tags", "value": ["etl", "team:team_a"]}
+FOREIGN = {"rule": "connections.foreign_connection", "task_id": "plain", "message": "uses team_b_api", "action": "deny"}
+
+
+def _lazy(dag_id: str = "team_a__d", command: str = "true") -> LazyDeserializedDAG:
+    with DAG(dag_id, schedule=None, start_date=START, tags=["etl"]) as dag:
+        BashOperator(task_id="plain", bash_command=command)
+        BashOperator.partial(task_id="mapped").expand(bash_command=["true", "false"])
+    return LazyDeserializedDAG(data=DagSerialization.to_dict(dag))
+
+
+def _result(*dags: LazyDeserializedDAG) -> DagFileParsingResult:
+    return DagFileParsingResult(fileloc="/bundle/d.py", serialized_dags=list(dags), import_errors={})
+
+
+class _Opa:
+    """Stands in for the decision path: counts the documents it decides, answers with ``answer``."""
+
+    def __init__(self) -> None:
+        self.decided: list[InputDocument] = []
+        self.answer = {"violations": [], "mutations": [{**ROUTE, "action": "deny"}, {**TAG, "action": "deny"}]}
+        self.revision: str | None = "bundle@1;data:x"
+
+    def decide(self, document: InputDocument) -> DecisionRecord:
+        self.decided.append(document)
+        decision = parse_decision({"result": {**self.answer, "policy_revision": "r1"}}, source="t")
+        return judge(document, lambda _: decision, failure_mode="closed", decision_log="none")
+
+
+@pytest.fixture
+def opa(monkeypatch) -> _Opa:
+    fake = _Opa()
+    monkeypatch.setattr(manager_recheck, "decide", fake.decide)
+    monkeypatch.setattr(manager_recheck, "current_revision", lambda: fake.revision)
+    manager_recheck.VERDICTS.clear()
+    yield fake
+    manager_recheck.VERDICTS.clear()
+
+
+def _recheck(result: DagFileParsingResult) -> DagFileParsingResult:
+    return manager_recheck.recheck("team_a_dags", "d.py", result)
+
+
+class TestOneDecisionPerDagVersion:
+    def test_an_unchanged_dag_is_decided_once(self, opa):
+        """The same serialized DAG under the same policy revision: one decision, however many passes."""
+        for _ in range(5):
+            _recheck(_result(_lazy()))
+        assert len(opa.decided) == 1
+
+    def test_a_changed_dag_is_decided_again(self, opa):
+        """Another serialized form (the file changed) is another version: decided."""
+        _recheck(_result(_lazy()))
+        _recheck(_result(_lazy(command="false")))
+        assert len(opa.decided) == 2
+
+    def test_a_new_policy_revision_or_registry_is_decided_again(self, opa):
+        """The revision (bundle revisions and a digest of the registry, rollout and meta) is in the key."""
+        _recheck(_result(_lazy()))
+        opa.revision = "bundle@1;data:y"  # the registry changed
+        _recheck(_result(_lazy()))
+        opa.revision = "bundle@2;data:y"  # the policy changed
+        _recheck(_result(_lazy()))
+        _recheck(_result(_lazy()))
+        assert len(opa.decided) == 3
+
+    def test_an_unknown_revision_reuses_nothing(self, opa):
+        """When the revision could not be read (or decision_cache_seconds is 0), every DAG is decided."""
+        opa.revision = None
+        _recheck(_result(_lazy()))
+        _recheck(_result(_lazy()))
+        assert len(opa.decided) == 2
+
+    def test_the_verdict_is_per_bundle(self, opa):
+        """The same serialized DAG from another bundle (another team) is decided for that bundle."""
+        manager_recheck.recheck("team_a_dags", "d.py", _result(_lazy()))
+        manager_recheck.recheck("team_b_dags", "d.py", _result(_lazy()))
+        assert [d.bundle.name for d in opa.decided] == ["team_a_dags", "team_b_dags"]
+
+    def test_the_routing_is_written_into_the_stored_dag(self, opa):
+        """Airflow writes the DAG with the decision's mutations applied; the child's serialized DAG is untouched,
+        and a cached verdict is applied the same way."""
+        for _ in range(2):
+            sent = _lazy()
+            (stored,) = _recheck(_result(sent)).serialized_dags
+            dag = DagSerialization.from_dict(stored.data)
+            assert {t.task_id: t.queue for t in dag.tasks} == {"plain": "team_a", "mapped": "team_a"}
+            assert set(dag.tags) == {"etl", "team:team_a"}
+            assert {t.queue for t in DagSerialization.from_dict(sent.data).tasks} == {"default"}
+        assert len(opa.decided) == 1
+
+    def test_a_rejected_dag_is_not_stored_and_its_file_has_the_import_error(self, opa):
+        """Rejected in the manager: out of the result, the file's import error names the rule."""
+        opa.answer = {"violations": [FOREIGN], "mutations": []}
+        result = _recheck(_result(_lazy(), _lazy("team_a__other")))
+        assert result.serialized_dags == []
+        assert result.import_errors["d.py"].startswith("AirflowClusterPolicyViolation: DAG 'team_a__d'")
+        assert "[connections.foreign_connection]" in result.import_errors["d.py"]
+
+    def test_a_decision_naming_a_task_the_dag_lacks_fails_closed(self, opa, monkeypatch):
+        """A verdict the serialized DAG cannot take is never written half-applied: the DAG is not stored."""
+        document = build_input(
+            _lazy()._real_dag,
+            bundle=BundleInfo(name="team_a_dags", team="team_a"),
+            enforcement_point="dag_processor_manager",
+        )
+        gone = MutationChange(
+            rule="r", task_ids=["gone"], field="queue", before=None, after="team_a", action="deny", applied=True
+        )
+        broken = opa.decide(document).model_copy(update={"mutations": [gone]})
+        monkeypatch.setattr(manager_recheck, "_verdict", lambda *_: broken)
+        result = _recheck(_result(_lazy()))
+        assert result.serialized_dags == []
+        assert "could not read its serialized form (fail closed)" in result.import_errors["d.py"]
+
+
+class TestInForce:
+    def test_a_child_of_the_wrapping_manager_leaves_the_decision_to_it(self, monkeypatch):
+        """The wrap records the manager's pid; a process whose parent it is, is its parse child."""
+        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getppid())
+        assert manager_recheck.in_force()
+
+    def test_any_other_process_decides_itself(self, monkeypatch):
+        """The manager itself, a CLI or a worker (not forked by the manager) are not its parse children."""
+        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getpid())
+        assert not manager_recheck.in_force()
+        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", None)
+        assert not manager_recheck.in_force()
+
+    def test_not_with_the_manager_point_disabled(self, monkeypatch):
+        """With dag_processor_manager disabled, the child decides, as before this change."""
+        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getppid())
+        monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS", '["dag_processor_manager"]')
+        reload_configuration()
+        try:
+            assert not manager_recheck.in_force()
+        finally:
+            monkeypatch.delenv("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS")
+            reload_configuration()

@@ -1,0 +1,67 @@
+"""The policy revision the manager's verdict cache is keyed by: probed from OPA at most once per interval."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_policies._config import Settings
+from airflow_policies.decision import decide
+from airflow_policies.exceptions import OpaUnreachableError
+
+
+class _Evaluator:
+    def __init__(self) -> None:
+        self.probes = 0
+        self.answer: str | Exception = "bundle@1;data:x"
+
+    def revision(self) -> str:
+        self.probes += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.fixture
+def opa(monkeypatch) -> _Evaluator:
+    fake = _Evaluator()
+    monkeypatch.setattr(decide, "_evaluator", lambda: fake)
+    monkeypatch.setattr(decide, "_probed", [])
+    return fake
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    now = [1000.0]
+    monkeypatch.setattr(decide.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_probed_once_per_interval(opa, clock):
+    """Every DAG of a pass reads the same probe; the next probe is decision_cache_seconds (60 s) later."""
+    assert [decide.current_revision() for _ in range(100)] == ["bundle@1;data:x"] * 100
+    assert opa.probes == 1
+    opa.answer = "bundle@2;data:x"
+    clock[0] += 59
+    assert decide.current_revision() == "bundle@1;data:x"
+    clock[0] += 2
+    assert decide.current_revision() == "bundle@2;data:x"
+    assert opa.probes == 2
+
+
+def test_a_failed_probe_is_unknown_and_retried_soon(opa, clock):
+    """OPA down: the revision is unknown (nothing is reused), and asked again after a second, not a minute."""
+    opa.answer = OpaUnreachableError("down")
+    assert decide.current_revision() is None
+    clock[0] += 0.5
+    assert decide.current_revision() is None
+    assert opa.probes == 1
+    opa.answer = "bundle@1;data:x"
+    clock[0] += 1
+    assert decide.current_revision() == "bundle@1;data:x"
+
+
+def test_no_reuse_asks_nothing(opa, monkeypatch):
+    """decision_cache_seconds 0: no verdict is reused, so no revision is needed."""
+    monkeypatch.setattr(decide, "settings", lambda: Settings(decision_cache_seconds=0))
+    assert decide.current_revision() is None
+    assert opa.probes == 0
