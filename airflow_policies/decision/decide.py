@@ -23,7 +23,13 @@ from airflow_policies.decision.teams import configured_bundle_teams
 from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import airflow_info
 from airflow_policies.document.models import EnforcementPoint, InputDocument
-from airflow_policies.exceptions import ConfigurationError, DecisionError
+from airflow_policies.exceptions import (
+    CircuitOpenError,
+    ConfigurationError,
+    DecisionError,
+    OpaTimeoutError,
+    OpaUnreachableError,
+)
 
 __all__ = ["current_revision", "decide", "warm"]
 
@@ -88,12 +94,21 @@ def current_revision() -> str | None:
     now = time.monotonic()
     if _probed and _probed[0][1] > now:
         return _probed[0][0]
+    breaker = _breaker()
+    answer: str | None = None
+    due = now + min(interval, _PROBE_RETRY_SECONDS)
     try:
-        answer: str | None = _evaluator().revision()
+        # Through the breaker, as a decision: while OPA is known to be down, the probe waits for nothing.
+        breaker.before_call()
+        answer = _evaluator().revision()
         due = now + interval
+    except CircuitOpenError:
+        pass
+    except OpaUnreachableError as exc:
+        breaker.record_failure(str(exc), slow=isinstance(exc, OpaTimeoutError))
+        log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
     except DecisionError as exc:
         log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
-        answer, due = None, now + min(interval, _PROBE_RETRY_SECONDS)
     _probed[:] = [(answer, due)]
     return answer
 

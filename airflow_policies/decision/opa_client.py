@@ -175,7 +175,9 @@ class OpaEvaluator:
             if status == 200:
                 meta = json.loads(answer)
                 status, answer = self._query(json.dumps({"query": _DATA_DIGEST_QUERY}).encode(), "/v1/query")
-        except (OSError, http.client.HTTPException, _ConnectTimeout, _ReadTimeout) as exc:
+        except (_ConnectTimeout, _ReadTimeout):
+            raise OpaTimeoutError(f"OPA at {self.url} did not answer the revision probe in time; {_HINT}") from None
+        except (OSError, http.client.HTTPException) as exc:
             raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_describe(exc)}); {_HINT}") from None
         except ValueError:
             raise MalformedDecisionError(f"OPA at {self.url} answered with a body that is not JSON") from None

@@ -6,7 +6,8 @@ import pytest
 
 from airflow_policies._config import Settings
 from airflow_policies.decision import decide
-from airflow_policies.exceptions import OpaUnreachableError
+from airflow_policies.decision.breaker import CircuitBreaker
+from airflow_policies.exceptions import MalformedDecisionError, OpaTimeoutError
 
 
 class _Evaluator:
@@ -22,7 +23,14 @@ class _Evaluator:
 
 
 @pytest.fixture
-def opa(monkeypatch) -> _Evaluator:
+def breaker(tmp_path, monkeypatch) -> CircuitBreaker:
+    real = CircuitBreaker(tmp_path / "breaker.json", reset_seconds=30)
+    monkeypatch.setattr(decide, "_breaker", lambda: real)
+    return real
+
+
+@pytest.fixture
+def opa(monkeypatch, breaker) -> _Evaluator:
     fake = _Evaluator()
     monkeypatch.setattr(decide, "_evaluator", lambda: fake)
     monkeypatch.setattr(decide, "_probed", [])
@@ -48,9 +56,9 @@ def test_probed_once_per_interval(opa, clock):
     assert opa.probes == 2
 
 
-def test_a_failed_probe_is_unknown_and_retried_soon(opa, clock):
+def test_a_failed_probe_is_unknown_and_retried_soon(opa, clock, breaker):
     """OPA down: the revision is unknown (nothing is reused), and asked again after a second, not a minute."""
-    opa.answer = OpaUnreachableError("down")
+    opa.answer = MalformedDecisionError("not a revision")
     assert decide.current_revision() is None
     clock[0] += 0.5
     assert decide.current_revision() is None
@@ -58,6 +66,17 @@ def test_a_failed_probe_is_unknown_and_retried_soon(opa, clock):
     opa.answer = "bundle@1;data:x"
     clock[0] += 1
     assert decide.current_revision() == "bundle@1;data:x"
+
+
+def test_an_unreachable_opa_opens_the_breaker_and_is_not_probed_while_open(opa, clock, breaker):
+    """The probe goes through the circuit breaker: a hanging OPA costs the manager one timeout, not one a second."""
+    opa.answer = OpaTimeoutError("hangs")
+    assert decide.current_revision() is None
+    assert breaker.is_open
+    for _ in range(5):
+        clock[0] += 1.5
+        assert decide.current_revision() is None
+    assert opa.probes == 1
 
 
 def test_no_reuse_asks_nothing(opa, monkeypatch):
