@@ -4,7 +4,7 @@ The request goes over one keep-alive connection per process (``http.client``), w
 as serialized once by :func:`~airflow_policies.document.models.document_json` (the verdict hashes the same
 bytes). ``benchmarks/transport.py`` measured this against opa-python-client (which
 re-serializes the document through ``json.dumps`` and goes through requests) and against a Unix socket;
-the numbers are in the README.
+the numbers are in docs/performance.md.
 """
 
 from __future__ import annotations
