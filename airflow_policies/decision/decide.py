@@ -102,12 +102,15 @@ def current_revision() -> str | None:
         breaker.before_call()
         answer = _evaluator().revision()
         due = now + interval
+        # OPA answered: if this was the breaker's probe (it had opened), it closes, as after a decision.
+        breaker.record_success()
     except CircuitOpenError:
         pass
     except OpaUnreachableError as exc:
         breaker.record_failure(str(exc), slow=isinstance(exc, OpaTimeoutError))
         log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
-    except DecisionError as exc:
+    except DecisionError as exc:  # OPA answered, but not a revision: it is up
+        breaker.record_success()
         log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
     _probed[:] = [(answer, due)]
     return answer

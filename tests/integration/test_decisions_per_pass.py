@@ -152,6 +152,11 @@ class Processor:
 
         _until(done, timeout, f"{count} passes")
 
+    def versions(self) -> dict[str, int]:
+        """How many serialized versions Airflow holds of each DAG."""
+        with sqlite3.connect(self.sandbox.home / "airflow.db", timeout=30) as db:
+            return dict(db.execute("select dag_id, count(*) from serialized_dag group by dag_id"))
+
     def routing(self) -> dict:
         return self.sandbox.state()["dags"]
 
@@ -206,11 +211,13 @@ def test_a_cold_pass_decides_each_dag_once_in_the_manager(processor):
 
 
 def test_passes_over_unchanged_files_decide_nothing(processor):
-    """Three more passes over the same files: no decision-log line and no decision at OPA."""
-    before, at_opa = len(processor.records()), processor.opa_decisions()
+    """Three more passes over the same files: no decision-log line and no decision at OPA; and since the manager
+    writes the same routed DAG every pass, Airflow keeps one version of each (no new DAG version per pass)."""
+    before, at_opa, versions = len(processor.records()), processor.opa_decisions(), processor.versions()
     processor.passes(3)
     assert len(processor.records()) == before
     assert processor.opa_decisions() == at_opa
+    assert processor.versions() == versions == dict.fromkeys(ADMITTED, 1)
 
 
 def test_the_stored_dags_carry_the_managers_verdict(processor):

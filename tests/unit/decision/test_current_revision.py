@@ -84,3 +84,12 @@ def test_no_reuse_asks_nothing(opa, monkeypatch):
     monkeypatch.setattr(decide, "settings", lambda: Settings(decision_cache_seconds=0))
     assert decide.current_revision() is None
     assert opa.probes == 0
+
+
+def test_a_successful_probe_closes_the_breaker(opa, clock, breaker, monkeypatch):
+    """The probe may be the breaker's one probe after OPA was down: its success closes the breaker for everyone."""
+    monkeypatch.setattr(breaker, "_clock", lambda: 0.0)
+    breaker.record_failure("refused", slow=False)
+    monkeypatch.setattr(breaker, "_clock", lambda: 10_000.0)  # the breaker's probe is due
+    assert decide.current_revision() == "bundle@1;data:x"
+    assert not breaker.is_open

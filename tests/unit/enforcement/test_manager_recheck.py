@@ -221,3 +221,33 @@ class TestInForce:
         finally:
             monkeypatch.delenv("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS")
             reload_configuration()
+
+
+class TestDoctoredSerializedDags:
+    """Serialized forms a lying parse child could send, beyond what the liar's integration test sends."""
+
+    def test_a_doctored_client_default_is_what_the_manager_decides_on_and_overrides(self, opa):
+        """Tasks that omit their queue take the DAG's client_defaults: a child setting team B's queue there is
+        decided with team B's queue (what Airflow would store), and the routing written overrides it."""
+        sent = _lazy()
+        sent.data.setdefault("client_defaults", {}).setdefault("tasks", {})["queue"] = "team_b"
+        (stored,) = _recheck(_result(sent)).serialized_dags
+        (document,) = opa.decided
+        assert {t.queue for t in document.tasks} == {"team_b"}
+        assert {t.queue for t in DagSerialization.from_dict(stored.data).tasks} == {"team_a"}
+
+    def test_the_same_dag_id_twice_in_one_result_is_decided_twice(self, opa):
+        """Two serialized DAGs with one dag_id (a compliant one and a doctored one) are two contents: each is
+        decided on its own, the doctored one cannot ride on the other's verdict."""
+        doctored = _lazy()
+        doctored.data["dag"]["tasks"][0]["__var"]["queue"] = "team_b"
+        _recheck(_result(_lazy(), doctored))
+        assert [sorted({t.queue for t in d.tasks}) for d in opa.decided] == [["default"], ["default", "team_b"]]
+
+    def test_a_bundle_the_child_claims_in_the_dag_is_ignored(self, opa):
+        """The bundle (and so the team) of the decision and of its cache key is the manager's own argument, not
+        anything the child writes into the serialized DAG."""
+        claimed = _lazy()
+        claimed.data["dag"]["bundle_name"] = "team_b_dags"  # not a field Airflow or the manager reads
+        manager_recheck.recheck("team_a_dags", "d.py", _result(claimed))
+        assert [d.bundle.name for d in opa.decided] == ["team_a_dags"]
