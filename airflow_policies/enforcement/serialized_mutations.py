@@ -15,9 +15,11 @@ live DAG would have produced (``tests/unit/enforcement/test_serialized_mutations
 A value equal to what the task deserializes to without it (the DAG's ``client_defaults``, else the schema's
 default) is omitted, as Airflow's serializer omits it.
 
-The Kubernetes pod fields are not written here: a KubernetesPodOperator's arguments and the executor's final
-pod are decided and mutated where the pod is built, at run time (``kubernetes_executor``, the worker's
-re-parse), and the serialized form does not keep a KubernetesPodOperator's non-templated arguments.
+The Kubernetes pod fields are not written here: they take effect where a pod is built, at run time. The
+KubernetesExecutor's final pod is mutated in ``pod_mutation_hook`` (``kubernetes_executor``); a
+KubernetesPodOperator runs from the worker's own parse of the DAG file, whose arguments the ``worker`` point
+mutates where it decides (``docs/kubernetes.md``). What the serialized DAG would hold of them (templated
+arguments only) is never what runs.
 """
 
 from __future__ import annotations
