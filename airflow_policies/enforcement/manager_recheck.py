@@ -116,6 +116,11 @@ def _verdict(lazy_dag: LazyDeserializedDAG, bundle: BundleInfo, revision: str | 
     # Airflow's own deserialization, cached on the lazy DAG: Airflow reads it again for the next run's dates, so
     # the DAG is deserialized once, not twice.
     dag = lazy_dag._real_dag
+    entries = len(lazy_dag.data["dag"]["tasks"])
+    if entries != len(dag.task_dict):
+        # Airflow's deserialization keeps the last of two tasks with one id, but other readers of the stored JSON
+        # (asset references, the DAG's owners) read every entry: the verdict must cover all that is written.
+        raise ValueError(f"its serialized form holds {entries} task entries for {len(dag.task_dict)} task ids")
     record = decide(build_input(dag, bundle=bundle, enforcement_point=_POINT))
     if record.decided and key is not None:
         VERDICTS.put(key, record)

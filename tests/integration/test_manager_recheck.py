@@ -131,4 +131,12 @@ def test_a_serialized_dag_airflow_cannot_read_is_not_stored(lied_to):
     """A doctored form the manager cannot deserialize fails closed."""
     assert "team_a__unreadable" not in lied_to["dags"]
     (error,) = [e["message"] for e in lied_to["import_errors"] if e["file"] == "liar.py"]
-    assert "could not read its serialized form (fail closed)" in error
+    assert "DAG 'team_a__unreadable' was rejected because airflow-policies could not read its serialized form" in error
+
+
+def test_a_task_hidden_behind_another_with_its_id_is_not_stored(lied_to):
+    """Two task entries with one id: deserialization (what the policy sees) keeps the last, the stored JSON would
+    keep both (the first writing to team B's asset). The manager refuses the DAG (fail closed)."""
+    assert "team_a__ghost" not in lied_to["dags"]
+    (error,) = [e["message"] for e in lied_to["import_errors"] if e["file"] == "liar.py"]
+    assert "DAG 'team_a__ghost' was rejected because" in error and "task entries for" in error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import os
 import types
@@ -12,8 +13,8 @@ import pytest
 from airflow.dag_processing.manager import DagFileProcessorManager
 from airflow.dag_processing.processor import DagFileParsingResult
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG
-from airflow.serialization.serialized_objects import DagSerialization, LazyDeserializedDAG
+from airflow.sdk import DAG, Asset
+from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization, LazyDeserializedDAG
 
 from airflow_policies.decision.models import parse_decision
 from airflow_policies.decision.record import DecisionRecord, MutationChange
@@ -90,7 +91,8 @@ def _lazy(dag_id: str = "team_a__d", command: str = "true") -> LazyDeserializedD
     with DAG(dag_id, schedule=None, start_date=START, tags=["etl"]) as dag:
         BashOperator(task_id="plain", bash_command=command)
         BashOperator.partial(task_id="mapped").expand(bash_command=["true", "false"])
-    return LazyDeserializedDAG(data=DagSerialization.to_dict(dag))
+    # As the manager receives it: JSON, from the parse child.
+    return LazyDeserializedDAG(data=json.loads(json.dumps(DagSerialization.to_dict(dag))))
 
 
 def _result(*dags: LazyDeserializedDAG) -> DagFileParsingResult:
@@ -251,3 +253,14 @@ class TestDoctoredSerializedDags:
         claimed.data["dag"]["bundle_name"] = "team_b_dags"  # not a field Airflow or the manager reads
         manager_recheck.recheck("team_a_dags", "d.py", _result(claimed))
         assert [d.bundle.name for d in opa.decided] == ["team_a_dags"]
+
+    def test_a_task_entry_hidden_behind_another_with_its_id_is_refused(self, opa):
+        """Airflow's deserialization keeps the last of two tasks with one id; the first would still be read from the
+        stored JSON (its outlets become asset references) without any decision having seen it: refused, fail closed."""
+        sent = _lazy()
+        ghost = json.loads(json.dumps(sent.data["dag"]["tasks"][0]))
+        ghost["__var"]["outlets"] = [json.loads(json.dumps(BaseSerialization.serialize(Asset("s3://team-b/x"))))]
+        sent.data["dag"]["tasks"].insert(0, ghost)
+        result = _recheck(_result(sent))
+        assert result.serialized_dags == [] and opa.decided == []
+        assert "holds 3 task entries for 2 task ids" in result.import_errors["d.py"]
