@@ -74,7 +74,8 @@ def warm() -> None:
         _wasm_evaluate()  # compiled once here, before the DAG processor forks its parse children
 
 
-#: A failed probe is tried again after this long (it fails fast while OPA is down: the breaker's concern).
+#: A probe that could not reach OPA is tried again after this long (through the breaker: no request while it is
+#: open).
 _PROBE_RETRY_SECONDS = 1.0
 #: The last probe: (its answer, or None if it failed; when it is due again, on the monotonic clock).
 _probed: list[tuple[str | None, float]] = []
@@ -83,7 +84,8 @@ _probed: list[tuple[str | None, float]] = []
 def current_revision() -> str | None:
     """The revision of the policy and data the OPA server decides with, probed at most once per
     ``decision_cache_seconds`` (two small requests, not one per DAG); ``None`` when it could not be read, or
-    when ``decision_cache_seconds`` is 0 (nothing is reused then).
+    when ``decision_cache_seconds`` is 0 (nothing is reused then). OPA must answer ``POST /v1/query`` (the digest
+    of the policy's data) and ``POST /v1/data/airflow_policies/meta`` to whoever asks for decisions.
 
     A cache keyed by it reuses a verdict until the policy or its data (the registry, the rollout) change, and
     notices the change within ``decision_cache_seconds``.
@@ -109,9 +111,17 @@ def current_revision() -> str | None:
     except OpaUnreachableError as exc:
         breaker.record_failure(str(exc), slow=isinstance(exc, OpaTimeoutError))
         log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
-    except DecisionError as exc:  # OPA answered, but not a revision: it is up
+    except DecisionError as exc:
+        # OPA answered, but not a revision (an HTTP error: e.g. its authorization refuses POST /v1/query): it is up,
+        # and asking again at once would get the same answer. Nothing is reused until the next probe.
         breaker.record_success()
-        log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
+        due = now + interval
+        log.warning(
+            "airflow-policies could not read the policy revision from OPA (%s): the DAG-processor manager decides "
+            "every DAG it receives until it can (the next probe is in %.0f s)",
+            exc,
+            interval,
+        )
     _probed[:] = [(answer, due)]
     return answer
 

@@ -7,7 +7,7 @@ import pytest
 from airflow_policies._config import Settings
 from airflow_policies.decision import decide
 from airflow_policies.decision.breaker import CircuitBreaker
-from airflow_policies.exceptions import MalformedDecisionError, OpaTimeoutError
+from airflow_policies.exceptions import MalformedDecisionError, OpaTimeoutError, OpaUnreachableError
 
 
 class _Evaluator:
@@ -56,16 +56,34 @@ def test_probed_once_per_interval(opa, clock):
     assert opa.probes == 2
 
 
-def test_a_failed_probe_is_unknown_and_retried_soon(opa, clock, breaker):
-    """OPA down: the revision is unknown (nothing is reused), and asked again after a second, not a minute."""
+def test_an_answer_that_is_not_a_revision_is_unknown_until_the_next_probe(opa, clock, breaker):
+    """OPA answers, but not a revision (e.g. its authorization refuses the query): nothing is reused, and it is asked
+    again after the interval, not at once (it would answer the same)."""
     opa.answer = MalformedDecisionError("not a revision")
     assert decide.current_revision() is None
-    clock[0] += 0.5
+    clock[0] += 59
+    assert decide.current_revision() is None
+    assert opa.probes == 1 and not breaker.is_open
+    opa.answer = "bundle@1;data:x"
+    clock[0] += 2
+    assert decide.current_revision() == "bundle@1;data:x"
+
+
+def test_a_refused_connection_is_probed_again_once_the_breaker_allows(opa, clock, breaker, monkeypatch):
+    """OPA refuses connections: the probe opens the breaker (quick cool-down) and is not sent while it is open;
+    the breaker's next probe is the revision probe, whose success closes it."""
+    now = [0.0]
+    monkeypatch.setattr(breaker, "_clock", lambda: now[0])
+    opa.answer = OpaUnreachableError("refused")
+    assert decide.current_revision() is None and breaker.is_open
+    clock[0] += 1.5
     assert decide.current_revision() is None
     assert opa.probes == 1
     opa.answer = "bundle@1;data:x"
-    clock[0] += 1
+    now[0] += 60
+    clock[0] += 1.5
     assert decide.current_revision() == "bundle@1;data:x"
+    assert opa.probes == 2 and not breaker.is_open
 
 
 def test_an_unreachable_opa_opens_the_breaker_and_is_not_probed_while_open(opa, clock, breaker):
