@@ -34,7 +34,6 @@ import importlib.metadata
 import inspect
 import json
 import logging
-import os
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +59,7 @@ log = logging.getLogger(__name__)
 #: apache-airflow-core versions whose ``persist_parsing_result`` this wrap is tested on.
 TESTED_AIRFLOW_VERSIONS = ("3.3.2",)
 _POINT: EnforcementPoint = "dag_processor_manager"
+_METHOD = "persist_parsing_result"
 _EXPECTED_PARAMETERS = [
     "self",
     "bundle_name",
@@ -81,18 +81,32 @@ VERDICTS: TtlCache[tuple[str | None, str | None, str, str, str], DecisionRecord]
 )
 #: The revision the verdicts in VERDICTS were decided under.
 _revision_of_verdicts: list[str] = []
-#: The process whose DagFileProcessorManager.persist_parsing_result is wrapped (None: not wrapped).
-_wrapped_in_pid: int | None = None
+#: The wrapped DagFileProcessorManager.persist_parsing_result (None: not wrapped).
+_wrapper: Any = None
 
 
 def in_force() -> bool:
     """Whether this process is a parse child forked by a DAG-processor manager that decides its results.
 
-    Read in the parse child from what it inherited from the manager. DAG code runs in the child before the
-    policy and can make this answer ``False`` (the child then decides anyway, as before: harmless) or ``True``
-    (the child skips its decision: as it does anyway); it cannot change what the manager decides.
+    A parse child is forked (``os.fork``) from the manager's own call stack, so the manager's frames are below the
+    child's: one of them belongs to a ``DagFileProcessorManager`` whose ``persist_parsing_result`` is this module's
+    wrapper. That holds however the DAG processor was started (``--daemon`` forks after Airflow imported the
+    manager). DAG code runs in the child before the policy and can make this answer ``False`` (the child then
+    decides anyway, as before: harmless) or ``True`` (the child skips its decision, as it does anyway); it
+    cannot change what the manager decides.
     """
-    return _wrapped_in_pid is not None and _wrapped_in_pid == os.getppid() and settings().enabled(_POINT)
+    if _wrapper is None or not settings().enabled(_POINT):
+        return False
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            candidate = frame.f_locals.get("self")
+            if candidate is not None and inspect.getattr_static(type(candidate), _METHOD, None) is _wrapper:
+                return True
+            frame = frame.f_back
+    finally:
+        del frame
+    return False
 
 
 def _content_key(lazy_dag: LazyDeserializedDAG) -> str:
@@ -208,8 +222,8 @@ def _wrap_persist_parsing_result(manager: ModuleType) -> None:
         original(self, bundle_name=bundle_name, parsing_result=checked, **kwargs)
 
     manager_class.persist_parsing_result = persist_parsing_result
-    global _wrapped_in_pid
-    _wrapped_in_pid = os.getpid()
+    global _wrapper
+    _wrapper = persist_parsing_result  # the parse children's in_force() finds it on their manager's class
     version = importlib.metadata.version("apache-airflow-core")
     if version not in TESTED_AIRFLOW_VERSIONS:
         log.warning(

@@ -111,8 +111,9 @@ def _get(url: str, path: str) -> object:
 class Processor:
     """A running ``airflow dag-processor`` over one sandbox, and what it decided so far."""
 
-    def __init__(self, sandbox: AirflowSandbox, opa_log: Path) -> None:
+    def __init__(self, sandbox: AirflowSandbox, bundle: Path, opa_log: Path) -> None:
         self.sandbox = sandbox
+        self.bundle = bundle
         self.opa_log = opa_log
         self.decision_log = sandbox.home / "decisions.jsonl"
 
@@ -171,7 +172,7 @@ def processor(writable_opa, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         home=tmp_path_factory.mktemp("home"), bundles=[BundleSpec("team_a_dags", bundle, "team_a")], opa_url=url
     )
     sandbox.initialise()
-    running = Processor(sandbox, opa_log)
+    running = Processor(sandbox, bundle, opa_log)
     env = {
         **sandbox.env,
         "AIRFLOW__AIRFLOW_POLICIES__DECISION_LOG": str(running.decision_log),
@@ -187,7 +188,6 @@ def processor(writable_opa, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             [airflow_cli, "dag-processor"], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            running.bundle = bundle  # type: ignore[attr-defined]
             yield running
         finally:
             process.terminate()

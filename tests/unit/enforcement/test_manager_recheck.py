@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import os
 import types
+from collections.abc import Callable
+from typing import TypeVar
 
 import pendulum
 import pytest
@@ -23,6 +24,8 @@ from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.enforcement import import_hooks, manager_recheck
 from airflow_policies.local.testing import reload_configuration
+
+T = TypeVar("T")
 
 
 def test_the_pinned_airflow_is_wrapped():
@@ -200,29 +203,59 @@ class TestOneDecisionPerDagVersion:
         assert "could not read its serialized form (fail closed)" in result.import_errors["d.py"]
 
 
+def under_a_manager(function: Callable[[], T], persist: object) -> T:
+    """Call ``function`` as a parse child runs: forked from the manager's stack, below a frame of a manager whose
+    class holds ``persist`` as its persist_parsing_result."""
+
+    class Manager:
+        persist_parsing_result = persist
+
+        def _start_new_processes(self) -> T:
+            return function()
+
+    return Manager()._start_new_processes()
+
+
+WRAP = object()
+
+
 class TestInForce:
-    def test_a_child_of_the_wrapping_manager_leaves_the_decision_to_it(self, monkeypatch):
-        """The wrap records the manager's pid; a process whose parent it is, is its parse child."""
-        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getppid())
-        assert manager_recheck.in_force()
+    def test_a_child_forked_by_the_wrapped_manager_leaves_the_decision_to_it(self, monkeypatch):
+        """Below a frame of a manager whose persist_parsing_result is the wrap: the deciding manager's parse child."""
+        monkeypatch.setattr(manager_recheck, "_wrapper", WRAP)
+        assert under_a_manager(manager_recheck.in_force, WRAP)
 
     def test_any_other_process_decides_itself(self, monkeypatch):
-        """The manager itself, a CLI or a worker (not forked by the manager) are not its parse children."""
-        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getpid())
+        """No manager below (a CLI, a worker), a manager whose method is not the wrap, or no wrap at all."""
+        monkeypatch.setattr(manager_recheck, "_wrapper", WRAP)
         assert not manager_recheck.in_force()
-        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", None)
-        assert not manager_recheck.in_force()
+        assert not under_a_manager(manager_recheck.in_force, lambda *_: None)
+        monkeypatch.setattr(manager_recheck, "_wrapper", None)
+        assert not under_a_manager(manager_recheck.in_force, None)
 
     def test_not_with_the_manager_point_disabled(self, monkeypatch):
         """With dag_processor_manager disabled, the child decides, as before this change."""
-        monkeypatch.setattr(manager_recheck, "_wrapped_in_pid", os.getppid())
+        monkeypatch.setattr(manager_recheck, "_wrapper", WRAP)
         monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS", '["dag_processor_manager"]')
         reload_configuration()
         try:
-            assert not manager_recheck.in_force()
+            assert not under_a_manager(manager_recheck.in_force, WRAP)
         finally:
             monkeypatch.delenv("AIRFLOW__AIRFLOW_POLICIES__DISABLED_POINTS")
             reload_configuration()
+
+    def test_the_pinned_airflow_manager_is_found(self):
+        """Loading the policy wrapped Airflow's own manager class: a method of it on the stack is found."""
+        manager = DagFileProcessorManager.__new__(DagFileProcessorManager)
+        assert manager_recheck._wrapper is DagFileProcessorManager.persist_parsing_result
+
+        def child() -> bool:
+            return manager_recheck.in_force()
+
+        def _start_new_processes(self: DagFileProcessorManager) -> bool:
+            return child()
+
+        assert _start_new_processes(manager)
 
 
 class TestDoctoredSerializedDags:

@@ -20,7 +20,7 @@ try:  # what the skip and the cache read, in this process: forged
     from airflow_policies.decision import decide
     from airflow_policies.enforcement import manager_recheck
 
-    manager_recheck._wrapped_in_pid = None  # the child decides anyway
+    manager_recheck._wrapper = None  # the child decides anyway
     manager_recheck.VERDICTS.clear()
     manager_recheck._revision_of_verdicts[:] = ["forged"]
     decide._probed[:] = [("forged", float("inf"))]
