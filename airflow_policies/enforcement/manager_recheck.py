@@ -171,7 +171,7 @@ def recheck(bundle_name: str, relative_fileloc: str | None, parsing_result: Any)
             record = _verdict(lazy_dag, bundle, revision)
             if record.admitted:
                 lazy_dag = _mutated(lazy_dag, record)
-        except Exception as exc:  # a serialized form Airflow itself cannot read back: never persist it
+        except Exception as exc:  # a serialized form the verdict cannot be had on, or written into: never persist it
             errors.append(_unreadable(lazy_dag, exc))
             continue
         if not record.admitted:
