@@ -13,14 +13,26 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from airflow_policies.commands import audit, authoring, bundle, check, demo, doctor, routes, rules, schema, sync
+from airflow_policies.commands import (
+    audit,
+    authoring,
+    bundle,
+    check,
+    demo,
+    doctor,
+    repository,
+    routes,
+    rules,
+    schema,
+    sync,
+)
 from airflow_policies.commands.common import EXIT_REJECTED, EXIT_USAGE
 from airflow_policies.exceptions import ConfigurationError, PolicyError
 
 __all__ = ["main"]
 
 # In the order ``--help`` lists them.
-_COMMANDS = (check, audit, doctor, sync, bundle, schema, rules, routes, authoring, demo)
+_COMMANDS = (check, audit, doctor, sync, bundle, schema, rules, routes, authoring, repository, demo)
 
 
 def _parser() -> argparse.ArgumentParser:

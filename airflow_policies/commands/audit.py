@@ -171,7 +171,10 @@ def register(commands: Subcommands) -> None:
     audit.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     audit.add_argument("--opa-url", help="ask this OPA (default: the configured one, i.e. the current rules)")
     audit.add_argument(
-        "--rego", type=Path, help="candidate rule directory: start a local OPA with it to preview its impact"
+        "--rego",
+        type=Path,
+        help="candidate rule directory: start a local OPA with it to preview its impact (in a policy repository: "
+        "its rules with the installed library)",
     )
     audit.add_argument("--registry", type=Path, help="team registry for the local OPA (with --rego)")
     audit.add_argument("--rollout", type=Path, help="rollout file for the local OPA (with --rego)")
@@ -192,7 +195,10 @@ def run(args: argparse.Namespace) -> int:
     current_url = None if args.rego is not None else str(settings.opa_url).rstrip("/")
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
     registry = args.registry or settings.registry
-    with opa_for_command(args, current_url, registry, args.rollout or settings.rollout, args.team_rules) as url:
+    # A candidate library is what audit --rego previews (library upgrade): drift is worth a warning, not a refusal.
+    with opa_for_command(
+        args, current_url, registry, args.rollout or settings.rollout, args.team_rules, on_drift="warn"
+    ) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = audit_dags(
             evaluator.evaluate,

@@ -10,22 +10,26 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from airflow_policies._config import load_settings
-from airflow_policies._paths import opa_binary, rego_library
+from airflow_policies._paths import opa_binary
 from airflow_policies.commands.common import (
     EXIT_OK,
     EXIT_REJECTED,
     Subcommands,
     days,
 )
+from airflow_policies.decision.models import Decision
 from airflow_policies.decision.opa_client import OpaEvaluator
+from airflow_policies.document.models import InputDocument
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.local.opa_server import local_opa
+from airflow_policies.policy.repository import PolicySources, as_sources, find_repository, policy_sources
 from airflow_policies.policy.rollout import expiring, load_rollout
-from airflow_policies.policy.rule_index import declared_rules
 from airflow_policies.policy.samples import (
+    RuleSamples,
     fixture_registry,
     golden_file,
     is_stale,
@@ -34,26 +38,36 @@ from airflow_policies.policy.samples import (
     verify_case,
 )
 
-__all__ = ["coverage_report", "scaffold_rule", "wasm_test_report"]
+__all__ = ["coverage_report", "run_policy_tests", "scaffold_rule", "wasm_test_report"]
 
+#: The rule directory of test, golden and new-rule outside a policy repository.
+_DEFAULT_REGO = Path("rego")
+_REGO_HELP = "rule directory (default: the policy repository's, with the library on the load path; else ./rego)"
 _RULE_ID = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 
 
-def coverage_report(rego: Path, minimum: float) -> tuple[bool, list[str]]:
-    """Run ``opa test --coverage`` over ``rego``: whether every test passed and every policy file (not the
-    tests) is covered at least ``minimum`` percent, and the lines to print."""
+def _authored(path: str, sources: PolicySources) -> bool:
+    return any(Path(path).resolve().is_relative_to(folder.resolve()) for folder in sources.authored)
+
+
+def coverage_report(rego: Path | PolicySources, minimum: float) -> tuple[bool, list[str]]:
+    """Run ``opa test --coverage`` over a rule directory or a policy repository's sources: whether every test
+    passed and every policy file (not the tests) the author is responsible for (the repository's own, not the
+    library's) is covered at least ``minimum`` percent, and the lines to print."""
+    sources = as_sources(rego)
+    paths = [str(folder) for folder in sources.dirs]
     run = subprocess.run(
-        [str(opa_binary()), "test", "--coverage", "--format", "json", str(rego)],
+        [str(opa_binary()), "test", "--coverage", "--format", "json", *paths],
         capture_output=True,
         text=True,
         check=False,
     )
     if run.returncode != 0:
-        failures = subprocess.run([str(opa_binary()), "test", str(rego)], capture_output=True, text=True, check=False)
+        failures = subprocess.run([str(opa_binary()), "test", *paths], capture_output=True, text=True, check=False)
         return False, ["opa test failed:", *(failures.stdout + failures.stderr).strip().splitlines()[-40:]]
     lines, low = [], []
     for path, entry in sorted(json.loads(run.stdout)["files"].items()):
-        if path.endswith("_test.rego"):
+        if path.endswith("_test.rego") or not _authored(path, sources):
             continue
         coverage = float(entry.get("coverage", 0.0))
         lines.append(f"  {coverage:6.1f}%  {path}")
@@ -65,7 +79,7 @@ def coverage_report(rego: Path, minimum: float) -> tuple[bool, list[str]]:
     return not low, lines
 
 
-def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
+def wasm_test_report(rego: Path | PolicySources) -> tuple[bool, list[str]]:
     """Run the same Rego tests on OPA's Wasm target (``opa test --target wasm``): the rules as ``engine: wasm``
     runs them, compiled by the same OPA. Whether every test passed, and the lines to print.
 
@@ -81,9 +95,8 @@ def wasm_test_report(rego: Path) -> tuple[bool, list[str]]:
             "cannot run on the Wasm target: build OPA with it (go install -tags opa_wasm "
             "github.com/open-policy-agent/opa@<version>), or pass --no-wasm if no deployment runs engine: wasm"
         )
-    run = subprocess.run(
-        [str(binary), "test", "--target", "wasm", str(rego)], capture_output=True, text=True, check=False
-    )
+    paths = [str(folder) for folder in as_sources(rego).dirs]
+    run = subprocess.run([str(binary), "test", "--target", "wasm", *paths], capture_output=True, text=True, check=False)
     output = (run.stdout + run.stderr).strip().splitlines()
     if run.returncode != 0:
         return False, ["opa test --target wasm failed (the rules as engine: wasm runs them):", *output[-40:]]
@@ -204,7 +217,7 @@ def register(commands: Subcommands) -> None:
         help="policy CI: opa test with a coverage gate, on the server and the Wasm target; every rule's sample suite; "
         "golden inputs current",
     )
-    test.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
+    test.add_argument("--rego", type=Path, help=_REGO_HELP)
     test.add_argument("--registry", type=Path, help="registry for the samples (default: the Rego tests' fixture)")
     test.add_argument("--min-coverage", type=float, default=95.0, help="per policy file, in percent (default: 95)")
     test.add_argument("--no-samples", action="store_true", help="only the Rego tests and the coverage gate")
@@ -216,11 +229,11 @@ def register(commands: Subcommands) -> None:
 
     new_rule = commands.add_parser("new-rule", help="scaffold a rule folder: policy, tests, samples, suite")
     new_rule.add_argument("rule_id", metavar="FAMILY.RULE")
-    new_rule.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
+    new_rule.add_argument("--rego", type=Path, help=_REGO_HELP)
     new_rule.set_defaults(handler=_run_new_rule)
 
     golden = commands.add_parser("golden", help="write each rule sample's input document next to it (golden inputs)")
-    golden.add_argument("--rego", type=Path, default=Path("rego"), help="rule directory (default: ./rego)")
+    golden.add_argument("--rego", type=Path, help=_REGO_HELP)
     golden.add_argument("--check", action="store_true", help="write nothing; exit 1 if any golden file is stale")
     golden.add_argument("--rule", help="this rule only (FAMILY.RULE)")
     golden.set_defaults(handler=_run_golden)
@@ -229,7 +242,9 @@ def register(commands: Subcommands) -> None:
         "validate-rollout", help="validate a rollout file against the rules before loading it into OPA"
     )
     rollout.add_argument("file", type=Path, help="rollout file (YAML or JSON)")
-    rollout.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
+    rollout.add_argument(
+        "--rego", type=Path, help="rule directory (default: the policy repository's, with the library; else shipped)"
+    )
     rollout.add_argument("--expiring-within", metavar="DAYS", type=days, default=14, help="default: 14d")
     rollout.set_defaults(handler=_run_validate_rollout)
 
@@ -237,58 +252,94 @@ def register(commands: Subcommands) -> None:
 def _run_test(args: argparse.Namespace) -> int:
     """opa test with the coverage gate, the same tests on the Wasm target, then every sample suite and the
     golden check."""
-    passed, lines = coverage_report(args.rego, args.min_coverage)
+    sources = policy_sources(args.rego, fallback=_DEFAULT_REGO)
+    passed = run_policy_tests(
+        sources,
+        min_coverage=args.min_coverage,
+        wasm=not args.no_wasm,
+        samples=not args.no_samples,
+        registry=args.registry,
+        rule=args.rule,
+    )
+    return EXIT_OK if passed else EXIT_REJECTED
+
+
+def run_policy_tests(
+    sources: PolicySources,
+    *,
+    min_coverage: float,
+    wasm: bool = True,
+    samples: bool = True,
+    registry: Path | None = None,
+    rule: str | None = None,
+) -> bool:
+    """Everything ``airflow-policies test`` runs, printing as it goes; whether all of it passed.
+
+    The Rego tests run over every source (the library on the load path); coverage is gated, and sample suites
+    run, for the author's own rules only (:attr:`PolicySources.authored`).
+    """
+    passed, lines = coverage_report(sources, min_coverage)
     print("\n".join(lines))
-    if not args.no_wasm:
-        passed_on_wasm, lines = wasm_test_report(args.rego)
+    if wasm:
+        passed_on_wasm, lines = wasm_test_report(sources)
         print("\n".join(lines))
         passed = passed and passed_on_wasm
-    if args.no_samples:
-        return EXIT_OK if passed else EXIT_REJECTED
+    if not samples:
+        return passed
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="airflow-policies-test-") as scratch:
-        registry = args.registry
         if registry is None:
             registry = Path(scratch, "registry.json")
-            registry.write_text(json.dumps(fixture_registry(args.rego)))
-        with local_opa(registry, args.rego) as url:
+            registry.write_text(json.dumps(fixture_registry(sources)))
+        with local_opa(registry, sources) as url:
             evaluate = OpaEvaluator(load_settings(environ={}, opa_url=url)).evaluate
-            for samples in suites(args.rego / "airflow_policies" / "rules"):
-                if args.rule and samples.rule_id != args.rule:
+            for samples_of_rule in _suites(sources):
+                if rule and samples_of_rule.rule_id != rule:
                     continue
-                before = len(failures)
-                for case in samples.suite.cases:
-                    # One parse per sample serves both the suite and the golden check.
-                    document = sample_document(samples.folder, case)
-                    problems = verify_case(samples.rule_id, case, document, evaluate)
-                    failures += [f"{samples.rule_id} {case.sample}: {problem}" for problem in problems]
-                    path, content = golden_file(samples.folder, case, document)
-                    if is_stale(path, content):
-                        failures.append(
-                            f"{samples.rule_id}: golden input {path} is stale (run: airflow-policies golden)"
-                        )
-                verdict = "FAIL" if len(failures) > before else "ok  "
-                print(f"{verdict}  {samples.rule_id}: {len(samples.suite.cases)} samples", flush=True)
+                failures += _run_suite(samples_of_rule, evaluate)
     print("\n".join(failures) if failures else "every sample suite passes; golden inputs are current")
-    return EXIT_OK if passed and not failures else EXIT_REJECTED
+    return passed and not failures
+
+
+def _suites(sources: PolicySources) -> Iterator[RuleSamples]:
+    for folder in sources.authored:
+        yield from suites(folder / "airflow_policies" / "rules")
+
+
+def _run_suite(samples: RuleSamples, evaluate: Callable[[InputDocument], Decision]) -> list[str]:
+    """One rule's sample suite and golden check, with its verdict line printed; the failures."""
+    failures = []
+    for case in samples.suite.cases:
+        # One parse per sample serves both the suite and the golden check.
+        document = sample_document(samples.folder, case)
+        problems = verify_case(samples.rule_id, case, document, evaluate)
+        failures += [f"{samples.rule_id} {case.sample}: {problem}" for problem in problems]
+        path, content = golden_file(samples.folder, case, document)
+        if is_stale(path, content):
+            failures.append(f"{samples.rule_id}: golden input {path} is stale (run: airflow-policies golden)")
+    print(f"{'FAIL' if failures else 'ok  '}  {samples.rule_id}: {len(samples.suite.cases)} samples", flush=True)
+    return failures
 
 
 def _run_new_rule(args: argparse.Namespace) -> int:
     """Scaffold a rule folder that passes every check from the start."""
-    for path in scaffold_rule(args.rego, args.rule_id):
+    # Only where it goes: in a policy repository, its rule directory. The library is not needed to write it.
+    repository = find_repository(args.rego.resolve().parent if args.rego else Path.cwd())
+    rego = args.rego or (repository.rego if repository else _DEFAULT_REGO)
+    for path in scaffold_rule(rego, args.rule_id):
         print(path)
+    option = f" --rego {rego}" if args.rego else ""
     print(
-        f"next: edit the rule, its tests, samples and suite; then airflow-policies golden --rego {args.rego} "
-        f"and airflow-policies test --rego {args.rego}"
+        f"next: edit the rule, its tests, samples and suite; then airflow-policies golden{option} "
+        f"and airflow-policies test{option}"
     )
     return EXIT_OK
 
 
 def _run_golden(args: argparse.Namespace) -> int:
     """Write (or with --check, verify) each sample's golden input document."""
-    rules = args.rego / "airflow_policies" / "rules"
     stale = []
-    for samples in suites(rules):
+    for samples in _suites(policy_sources(args.rego, fallback=_DEFAULT_REGO)):
         if args.rule and samples.rule_id != args.rule:
             continue
         for case in samples.suite.cases:
@@ -308,7 +359,7 @@ def _run_golden(args: argparse.Namespace) -> int:
 
 def _run_validate_rollout(args: argparse.Namespace) -> int:
     """Validate a rollout file against the rules; list exceptions about to expire."""
-    known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
+    known = {d.id for d in policy_sources(args.rego).rule_declarations()}
     rollout = load_rollout(args.file, known)
     today = datetime.datetime.now(datetime.timezone.utc).date()
     print(f"{args.file}: valid ({len(rollout.actions)} action overrides, {len(rollout.exceptions)} exceptions)")

@@ -11,8 +11,10 @@ from airflow_policies.commands.common import (
     EXIT_OK,
     EXIT_REJECTED,
     Subcommands,
+    command_sources,
+    repository_files,
 )
-from airflow_policies.exceptions import PolicyError
+from airflow_policies.exceptions import ConfigurationError, PolicyError
 from airflow_policies.policy.bundle import build_bundle, replica_config, replica_status
 
 __all__ = ["register"]
@@ -23,10 +25,18 @@ def register(commands: Subcommands) -> None:
     bundle = commands.add_parser("bundle", help="OPA bundles: build (optionally signed), replica config and status")
     bundle_commands = bundle.add_subparsers(dest="bundle_command", required=True)
     build = bundle_commands.add_parser("build", help="build a standard OPA bundle with `opa build`")
-    build.add_argument("--registry", type=Path, required=True, help="team registry (e.g. the output of sync)")
-    build.add_argument("--rego", type=Path, help="rule directory (default: shipped library)")
-    build.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions)")
-    build.add_argument("--team-rules", type=Path, help="directory of team layers (<team>/*.rego)")
+    build.add_argument(
+        "--registry", type=Path, help="team registry, e.g. the output of sync (default: the policy repository's)"
+    )
+    build.add_argument(
+        "--rego", type=Path, help="rule directory (default: the policy repository's, with the library; else shipped)"
+    )
+    build.add_argument(
+        "--rollout", type=Path, help="rollout file: action overrides, exceptions (default: the policy repository's)"
+    )
+    build.add_argument(
+        "--team-rules", type=Path, help="directory of team layers, <team>/*.rego (default: the policy repository's)"
+    )
     build.add_argument("--output", type=Path, default=Path("bundle.tar.gz"))
     build.add_argument("--revision", help="the bundle revision (default: a hash of its rules and data)")
     build.add_argument("--signing-key", type=Path, help="PEM private key (RSA/ECDSA) to sign the bundle with")
@@ -54,12 +64,19 @@ def register(commands: Subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build a bundle, print a replica's OPA config, or report each replica's revision."""
     if args.bundle_command == "build":
+        # In a policy repository its registry, rollout and team layers are the defaults, named in the output.
+        defaults = repository_files(args)
+        registry = args.registry or defaults.registry
+        rollout = args.rollout or defaults.rollout
+        team_rules = args.team_rules or defaults.team_rules
+        if registry is None:
+            raise ConfigurationError("no team registry: pass --registry FILE (a policy repository's is the default)")
         revision = build_bundle(
-            args.registry,
+            registry,
             args.output,
-            rego=args.rego,
-            rollout=args.rollout,
-            team_rules=args.team_rules,
+            rego=command_sources(args),
+            rollout=rollout,
+            team_rules=team_rules,
             revision=args.revision,
             signing_key=args.signing_key,
             signing_alg=args.signing_alg,
@@ -67,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             wasm=args.target == "wasm",
         )
         print(f"{args.output}: revision {revision}{' (signed)' if args.signing_key else ''}")
+        print(f"  registry {registry}, rollout {rollout or '-'}, team layers {team_rules or '-'}")
         return EXIT_OK
     if args.bundle_command == "opa-config":
         config = replica_config(args.server_url, resource=args.resource, public_key=args.public_key, key_id=args.key_id)

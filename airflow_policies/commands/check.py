@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from airflow_policies._config import MAX_INPUT_BYTES, FailureMode, load_settings
-from airflow_policies._paths import rego_library
 from airflow_policies.commands.common import (
     EXIT_OK,
     EXIT_REJECTED,
     Subcommands,
+    command_sources,
     days,
     opa_for_command,
     print_report,
     progress,
+    repository_files,
 )
 from airflow_policies.commands.report import CheckReport, FileResult
 from airflow_policies.decision.models import Decision
@@ -38,7 +39,6 @@ from airflow_policies.document.models import BundleInfo, InputDocument
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.exceptions import ConfigurationError
 from airflow_policies.policy.rollout import expiring, load_rollout
-from airflow_policies.policy.rule_index import declared_rules
 
 __all__ = ["check_files", "dag_files"]
 
@@ -190,7 +190,11 @@ def register(commands: Subcommands) -> None:
     check.add_argument("--format", choices=("text", "json", "junit", "sarif", "github"), default="text")
     check.add_argument("--opa-url", help="use this OPA instead of starting a local one")
     check.add_argument("--registry", type=Path, help="team registry for the local OPA")
-    check.add_argument("--rego", type=Path, help="rule directory for the local OPA (default: shipped library)")
+    check.add_argument(
+        "--rego",
+        type=Path,
+        help="rule directory for the local OPA (default: the policy repository's, with the library; else shipped)",
+    )
     check.add_argument("--rollout", type=Path, help="rollout file (action overrides, exceptions) for the local OPA")
     check.add_argument("--team-rules", type=Path, help="directory of team layers (<team>/*.rego) for the local OPA")
     check.add_argument("--diff", action="store_true", help="print only before -> after of every mutated field")
@@ -210,7 +214,10 @@ def run(args: argparse.Namespace) -> int:
     root = shown_root.resolve()
     files = dag_files(args.paths, root)
     settings = load_settings(args.config)
-    rollout = args.rollout or settings.rollout
+    # In a policy repository its registry, rollout and team layers come after the flags and Airflow's settings.
+    defaults = repository_files(args)
+    registry = args.registry or settings.registry or defaults.registry
+    rollout = args.rollout or settings.rollout or defaults.rollout
     if args.expiring_within is not None and rollout is None:
         raise ConfigurationError("--expiring-within needs the rollout file: pass --rollout FILE")
     team = args.team or read_bundle_teams(settings).get(args.bundle)
@@ -218,8 +225,8 @@ def run(args: argparse.Namespace) -> int:
     explicit_url = str(settings.opa_url).rstrip("/") if "opa_url" in settings.model_fields_set else None
 
     explicit_log = settings.decision_log if "decision_log" in settings.model_fields_set else None
-    team_rules = args.team_rules or settings.team_rules
-    with opa_for_command(args, explicit_url, args.registry or settings.registry, rollout, team_rules) as url:
+    team_rules = args.team_rules or settings.team_rules or defaults.team_rules
+    with opa_for_command(args, explicit_url, registry, rollout, team_rules) as url:
         evaluator = OpaEvaluator(type(settings).model_validate(settings.model_dump() | {"opa_url": url}))
         report = check_files(
             files,
@@ -234,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.expiring_within is not None and rollout is not None:
-        known = {d.id for d in declared_rules((args.rego or rego_library()).resolve())}
+        known = {d.id for d in command_sources(args, on_drift="warn").rule_declarations()}
         soon = expiring(
             load_rollout(rollout, known), args.expiring_within, datetime.datetime.now(datetime.timezone.utc).date()
         )

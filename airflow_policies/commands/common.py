@@ -7,24 +7,32 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
-from airflow_policies._paths import rego_library
 from airflow_policies.commands.formats import FORMATS, render, render_diff, render_text
 from airflow_policies.commands.report import CheckReport
 from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.policy.repository import (
+    PolicyRepository,
+    PolicySources,
+    RepositoryFiles,
+    find_repository,
+    policy_sources,
+)
 from airflow_policies.policy.rollout import parse_days
-from airflow_policies.policy.rule_index import declared_rules
 
 __all__ = [
     "EXIT_OK",
     "EXIT_REJECTED",
     "EXIT_USAGE",
     "Subcommands",
+    "command_repository",
+    "command_sources",
     "days",
     "opa_for_command",
     "print_report",
     "progress",
+    "repository_files",
 ]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -42,6 +50,24 @@ def days(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def command_repository(args: argparse.Namespace) -> PolicyRepository | None:
+    """The policy repository a command runs in: found from its ``--rego``, else from the working directory."""
+    rego: Path | None = getattr(args, "rego", None)
+    return find_repository(rego.resolve().parent if rego is not None else Path.cwd())
+
+
+def repository_files(args: argparse.Namespace) -> RepositoryFiles:
+    """The registry, rollout and team layers of the policy repository the command runs in (none outside one)."""
+    repository = command_repository(args)
+    return repository.data_files() if repository is not None else RepositoryFiles()
+
+
+def command_sources(args: argparse.Namespace, on_drift: Literal["refuse", "warn"] = "refuse") -> PolicySources:
+    """The Rego a command loads for its ``--rego`` (see :func:`~airflow_policies.policy.repository.policy_sources`):
+    in a policy repository, the pinned library and the repository's rules."""
+    return policy_sources(getattr(args, "rego", None), on_drift=on_drift)
+
+
 @contextlib.contextmanager
 def opa_for_command(
     args: argparse.Namespace,
@@ -49,8 +75,11 @@ def opa_for_command(
     registry: Path | None,
     rollout: Path | None,
     team_rules: Path | None,
+    *,
+    on_drift: Literal["refuse", "warn"] = "refuse",
 ) -> Iterator[str]:
-    """The OPA a command asks: ``--opa-url`` or the configured one, else a local OPA on ``registry``."""
+    """The OPA a command asks: ``--opa-url`` or the configured one, else a local OPA on ``registry`` with the
+    command's sources (:func:`command_sources`)."""
     given: str | None = args.opa_url or settings_url
     if given:
         yield given
@@ -62,7 +91,7 @@ def opa_for_command(
             "no OPA to ask: pass --opa-url (or set AIRFLOW__AIRFLOW_POLICIES__OPA_URL) to use a running OPA, "
             "or --registry FILE to start a local one with the shipped rules"
         )
-    with local_opa(registry, args.rego, rollout=rollout, team_rules=team_rules) as url:
+    with local_opa(registry, command_sources(args, on_drift), rollout=rollout, team_rules=team_rules) as url:
         yield url
 
 
@@ -80,7 +109,8 @@ def print_report(args: argparse.Namespace, report: CheckReport, root: Path) -> N
     if args.format == "json":
         print(report.model_dump_json(indent=2))
     elif args.format in FORMATS:
-        declared = {d.id: d for d in declared_rules((args.rego or rego_library()).resolve())}
+        # Titles and remediations only: a library the repository does not pin is worth a warning here, not a refusal.
+        declared = {d.id: d for d in command_sources(args, on_drift="warn").rule_declarations()}
         print(render(args.format, report, root, declared))
     elif getattr(args, "diff", False):
         print(render_diff(report))

@@ -17,6 +17,8 @@ from airflow_policies.decision.models import Decision
 from airflow_policies.decision.record import DecisionRecord
 from airflow_policies.document.models import InputDocument
 from airflow_policies.enforcement.audit_log import RuntimeRefusal
+from airflow_policies.policy.library import LibraryLock
+from airflow_policies.policy.repository import RepositoryConfig
 from airflow_policies.policy.rollout import Rollout
 from airflow_policies.posture.models import PostureReport
 from airflow_policies.ui.report import PolicyReport
@@ -30,6 +32,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "check-report": CheckReport,
     "decision-log": DecisionRecord,
     "rollout": Rollout,
+    "policy-repository": RepositoryConfig,
+    "library-lock": LibraryLock,
     "policy-report": PolicyReport,
     "posture-report": PostureReport,
     "runtime-refusal": RuntimeRefusal,

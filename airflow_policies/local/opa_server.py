@@ -13,12 +13,12 @@ from pathlib import Path
 
 import requests
 
-from airflow_policies._paths import opa_binary, rego_library
+from airflow_policies._paths import opa_binary
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
 from airflow_policies.local.net import free_loopback_port, stop
+from airflow_policies.policy.repository import PolicySources, as_sources
 from airflow_policies.policy.revision import META_DATA_PATH, REGISTRY_DATA_PATH, ROLLOUT_DATA_PATH, policy_revision
 from airflow_policies.policy.rollout import load_rollout
-from airflow_policies.policy.rule_index import declared_rules
 from airflow_policies.policy.team_layers import validate_team_layers
 
 __all__ = ["local_bundle_server", "local_opa", "opa_replica"]
@@ -57,7 +57,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 @contextmanager
 def local_opa(
     registry: Path,
-    rego: Path | None = None,
+    rego: Path | PolicySources | None = None,
     *,
     rollout: Path | None = None,
     team_rules: Path | None = None,
@@ -68,7 +68,8 @@ def local_opa(
 
     Args:
         registry: team registry (YAML or JSON), loaded at ``data.airflow_policies.registry``.
-        rego: rule directory; defaults to the shipped library.
+        rego: rule directory, or a policy repository's sources (the library and its own rules); defaults to
+            the shipped library.
         rollout: action overrides and exceptions, validated against the rules, loaded at
             ``data.airflow_policies.rollout``.
         team_rules: directory of team layers (``<team>/...rego``), validated to only tighten.
@@ -81,14 +82,14 @@ def local_opa(
     """
     if not registry.is_file():
         raise ConfigurationError(f"registry file {registry} does not exist")
-    rules = rego or rego_library()
-    policy_dirs = [rules]
+    sources = as_sources(rego)
+    policy_dirs = sources.dirs
     if team_rules is not None:
         validate_team_layers(team_rules)
         policy_dirs.append(team_rules)
     rollout_json = b"{}"
     if rollout is not None:
-        known = {d.id for d in declared_rules(rules.resolve())}
+        known = {d.id for d in sources.rule_declarations()}
         rollout_json = load_rollout(rollout, known).model_dump_json(exclude_none=True).encode()
     with tempfile.TemporaryDirectory(prefix="airflow-policies-opa-") as data_dir:
         authz = Path(data_dir, "authz", "read_only.rego")

@@ -22,12 +22,12 @@ from pathlib import Path
 import requests
 from pydantic import BaseModel, ConfigDict
 
-from airflow_policies._paths import opa_binary, rego_library
+from airflow_policies._paths import opa_binary
 from airflow_policies.exceptions import ConfigurationError, OpaUnavailableError
 from airflow_policies.policy.registry import load_registry
+from airflow_policies.policy.repository import PolicySources, as_sources
 from airflow_policies.policy.revision import policy_revision
 from airflow_policies.policy.rollout import load_rollout
-from airflow_policies.policy.rule_index import declared_rules
 from airflow_policies.policy.team_layers import validate_team_layers
 
 __all__ = ["BUNDLE_NAME", "ReplicaStatus", "build_bundle", "new_signing_keys", "replica_config", "replica_status"]
@@ -58,7 +58,7 @@ def build_bundle(
     registry: Path,
     output: Path,
     *,
-    rego: Path | None = None,
+    rego: Path | PolicySources | None = None,
     rollout: Path | None = None,
     team_rules: Path | None = None,
     revision: str | None = None,
@@ -70,14 +70,17 @@ def build_bundle(
     """Build the bundle into ``output`` and return its revision; with ``wasm``, the rules compiled to OPA's
     Wasm target (``/policy.wasm``, for ``engine: wasm``) beside the same data.
 
+    ``rego`` is a rule directory (default: the shipped library) or a policy repository's sources: then the one
+    bundle holds the library and the repository's own rules.
+
     Raises:
         ConfigurationError: an input is invalid (named), or ``opa build`` refuses the rules (its message).
     """
-    rules = (rego or rego_library()).resolve()
+    sources = as_sources(rego)
     registry_data = load_registry(registry).as_data()
-    known = {d.id for d in declared_rules(rules)}
+    known = {d.id for d in sources.rule_declarations()}
     rollout_data = load_rollout(rollout, known).model_dump(mode="json", exclude_none=True) if rollout else {}
-    policy_dirs = [rules]
+    policy_dirs = [folder.resolve() for folder in sources.dirs]
     if team_rules is not None:
         validate_team_layers(team_rules)
         policy_dirs.append(team_rules)

@@ -54,9 +54,9 @@ class KubernetesResources(_Model):
 class TeamKubernetes(KubernetesResources):
     """A team's Kubernetes objects, and what its pods get when they ask for none."""
 
-    default_namespace: str | None = None
-    default_service_account: str | None = None
-    default_node_pool: str | None = None
+    default_namespace: str | None = Field(default=None, min_length=1)
+    default_service_account: str | None = Field(default=None, min_length=1)
+    default_node_pool: str | None = Field(default=None, min_length=1)
 
 
 class KubernetesDeployment(_Model):

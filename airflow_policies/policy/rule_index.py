@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -85,11 +86,11 @@ def declared_rules(rego: Path) -> tuple[RuleDeclaration, ...]:
     return tuple(sorted(declarations, key=lambda d: d.id))
 
 
-def render_rule_index(rego: Path) -> str:
-    """Markdown table of every rule package (and main's own findings) under ``rego``."""
+def render_rule_index(declarations: Iterable[RuleDeclaration]) -> str:
+    """Markdown table of the rules (every rule package and main's own findings, see :func:`declared_rules`)."""
     rows = [
         f"| `{d.id}` | {d.kind} | {d.action or 'deny'} | {_cell(d.title)} | {_cell(d.description)} "
         f"| {_cell(d.remediation)} |"
-        for d in declared_rules(rego)
+        for d in declarations
     ]
     return _HEADER + "\n".join(rows) + "\n"

@@ -26,9 +26,10 @@ from airflow_policies._files import read_yaml, validation_problems
 from airflow_policies._paths import opa_binary
 from airflow_policies.decision.models import Decision
 from airflow_policies.decision.verdict import outcome_of
-from airflow_policies.document.models import BundleInfo, ExecutorInfo, InputDocument
+from airflow_policies.document.models import BundleInfo, ExecutorInfo, InputDocument, KubernetesInfo
 from airflow_policies.document.parse import parse_documents
 from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.policy.repository import PolicySources, as_sources
 
 __all__ = [
     "FIXTURE_REGISTRY",
@@ -126,6 +127,9 @@ def suites(rules: Path) -> Iterator[RuleSamples]:
         folder = path.parent
         yield RuleSamples(f"{folder.parent.name}.{folder.name}", folder, load_suite(path))
 
+#: The samples' ``[kubernetes_executor]``, whatever this machine's (the Rego tests' ``fixtures_test`` namespace).
+SAMPLE_KUBERNETES = KubernetesInfo(namespace="airflow", pod_template_file=None)
+
 
 def sample_document(folder: Path, case: SampleCase) -> InputDocument:
     """The input document the sample's one DAG produces, as the runtime builds it.
@@ -140,7 +144,9 @@ def sample_document(folder: Path, case: SampleCase) -> InputDocument:
     documents, errors = parse_documents(path, path.parent, case.bundle, executors)
     if errors or len(documents) != 1:
         raise ConfigurationError(f"sample {path} must define exactly one DAG and import cleanly: {errors or documents}")
-    deployment = documents[0].airflow.model_copy(update={"executors": list(SAMPLE_EXECUTORS)})
+    deployment = documents[0].airflow.model_copy(
+        update={"executors": list(SAMPLE_EXECUTORS), "kubernetes": SAMPLE_KUBERNETES}
+    )
     return documents[0].model_copy(update={"airflow": deployment})
 
 
@@ -181,14 +187,19 @@ def is_stale(path: Path, content: str) -> bool:
     return not path.is_file() or path.read_text() != content
 
 
-def fixture_registry(rego: Path) -> dict[str, object]:
+def fixture_registry(rego: Path | PolicySources) -> dict[str, object]:
     """The registry the Rego tests use (:data:`FIXTURE_REGISTRY`), so samples and golden tests judge alike.
 
+    Args:
+        rego: a rule directory, or the sources of a policy repository (the library's fixtures are its).
+
     Raises:
-        ConfigurationError: the rule directory defines no such registry.
+        ConfigurationError: the rule directories define no such registry.
     """
+    sources = as_sources(rego)
+    data = [argument for folder in sources.dirs for argument in ("--data", str(folder))]
     evaluated = subprocess.run(
-        [str(opa_binary()), "eval", "--format", "json", "--data", str(rego), FIXTURE_REGISTRY],
+        [str(opa_binary()), "eval", "--format", "json", *data, FIXTURE_REGISTRY],
         capture_output=True,
         text=True,
         check=False,
@@ -196,7 +207,8 @@ def fixture_registry(rego: Path) -> dict[str, object]:
     results = json.loads(evaluated.stdout or "{}").get("result") if evaluated.returncode == 0 else None
     if not results:
         raise ConfigurationError(
-            f"{rego} defines no {FIXTURE_REGISTRY}; pass --registry FILE to judge the samples against a registry"
+            f"{', '.join(map(str, sources.dirs))} define no {FIXTURE_REGISTRY}; pass --registry FILE to judge the "
+            "samples against a registry"
         )
     registry: dict[str, object] = results[0]["expressions"][0]["value"]
     return registry

@@ -5,7 +5,7 @@ import data.airflow_policies.lib.team
 
 test_usable_resources_are_own_global_and_shared if {
 	inp := fixtures.dag({}, [])
-	team.usable_connections == {"team_a_postgres", "smtp_default", "team_b_api"} with input as inp
+	team.usable_connections == {"team_a_postgres", "smtp_default", "kubernetes_default", "team_b_api"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
 	team.usable_variables == {"team_a_threshold", "environment_name", "team_b_api_base"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
@@ -25,14 +25,14 @@ test_usable_resources_are_own_global_and_shared if {
 
 test_shares_are_not_transitive_to_the_owner_or_others if {
 	inp := fixtures.dag_of("team_b", {}, [])
-	team.usable_connections == {"team_b_api", "team_b_warehouse", "smtp_default"} with input as inp
+	team.usable_connections == {"team_b_api", "team_b_warehouse", "smtp_default", "kubernetes_default"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
 	team.shared_dag_ids == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 }
 
 test_null_team_owns_only_global_resources if {
 	inp := fixtures.dag_of(null, {}, [])
-	team.usable_connections == {"smtp_default"} with input as inp
+	team.usable_connections == {"smtp_default", "kubernetes_default"} with input as inp
 		with data.airflow_policies.registry as fixtures.registry
 	team.own_asset_prefixes == set() with input as inp with data.airflow_policies.registry as fixtures.registry
 	team.dag_id_prefixes == set() with input as inp with data.airflow_policies.registry as fixtures.registry
