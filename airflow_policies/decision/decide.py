@@ -79,6 +79,8 @@ def warm() -> None:
 _PROBE_RETRY_SECONDS = 1.0
 #: The last probe: (its answer, or None if it failed; when it is due again, on the monotonic clock).
 _probed: list[tuple[str | None, float]] = []
+#: The last revision read: (the revision, when it was read, on the monotonic clock).
+_last_read: list[tuple[str, float]] = []
 
 
 def current_revision() -> str | None:
@@ -88,7 +90,10 @@ def current_revision() -> str | None:
     of the policy's data) and ``POST /v1/data/airflow_policies/meta`` to whoever asks for decisions.
 
     A cache keyed by it reuses a verdict until the policy or its data (the registry, the rollout) change, and
-    notices the change within ``decision_cache_seconds``.
+    notices the change within ``decision_cache_seconds``. While OPA cannot be asked (a restart, the breaker open),
+    the last revision read stays the answer for up to two intervals after it was read, so verdicts on unchanged
+    DAGs ride over a short outage as the manager's time-limited cache did before; a change made meanwhile is
+    noticed at most two intervals late.
     """
     interval = settings().decision_cache_seconds
     if interval <= 0:
@@ -122,6 +127,10 @@ def current_revision() -> str | None:
             exc,
             interval,
         )
+    if answer is not None:
+        _last_read[:] = [(answer, now)]
+    elif _last_read and now - _last_read[0][1] <= 2 * interval:
+        answer = _last_read[0][0]
     _probed[:] = [(answer, due)]
     return answer
 

@@ -34,6 +34,7 @@ def opa(monkeypatch, breaker) -> _Evaluator:
     fake = _Evaluator()
     monkeypatch.setattr(decide, "_evaluator", lambda: fake)
     monkeypatch.setattr(decide, "_probed", [])
+    monkeypatch.setattr(decide, "_last_read", [])
     return fake
 
 
@@ -111,3 +112,16 @@ def test_a_successful_probe_closes_the_breaker(opa, clock, breaker, monkeypatch)
     monkeypatch.setattr(breaker, "_clock", lambda: 10_000.0)  # the breaker's probe is due
     assert decide.current_revision() == "bundle@1;data:x"
     assert not breaker.is_open
+
+
+def test_a_short_outage_keeps_the_last_revision_for_two_intervals(opa, clock, breaker):
+    """Read at t=0; OPA not answering from t=61: the last revision stays the answer until t=120 (verdicts on
+    unchanged DAGs ride over an OPA restart), then nothing is reused."""
+    assert decide.current_revision() == "bundle@1;data:x"
+    opa.answer = MalformedDecisionError("OPA restarting")
+    clock[0] += 61
+    assert decide.current_revision() == "bundle@1;data:x"
+    clock[0] += 58
+    assert decide.current_revision() == "bundle@1;data:x"
+    clock[0] += 2
+    assert decide.current_revision() is None
