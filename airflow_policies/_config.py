@@ -102,8 +102,9 @@ class Settings(BaseModel):
         default=60.0,
         ge=0,
         le=3600,
-        description="How long the DAG-processor manager, the scheduler and the Execution API reuse a decision "
-        "on an unchanged DAG, task or read; 0 asks OPA every time.",
+        description="How long the scheduler and the Execution API reuse a decision on an unchanged task or read, "
+        "and how often the DAG-processor manager probes OPA's policy revision (its verdict on an unchanged DAG is "
+        "reused until the DAG, the policy revision or its data change); 0 asks OPA every time.",
         examples=[60.0],
     )
     quarantine_pool: str = Field(

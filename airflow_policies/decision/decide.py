@@ -9,6 +9,8 @@ change them.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections.abc import Callable
 from functools import cache
 
@@ -21,9 +23,17 @@ from airflow_policies.decision.teams import configured_bundle_teams
 from airflow_policies.decision.verdict import judge
 from airflow_policies.document.builder import airflow_info
 from airflow_policies.document.models import EnforcementPoint, InputDocument
-from airflow_policies.exceptions import ConfigurationError
+from airflow_policies.exceptions import (
+    CircuitOpenError,
+    ConfigurationError,
+    DecisionError,
+    OpaTimeoutError,
+    OpaUnreachableError,
+)
 
-__all__ = ["decide", "warm"]
+__all__ = ["current_revision", "decide", "warm"]
+
+log = logging.getLogger(__name__)
 
 # Where DAG code has run in the same process: the only points the in-process Wasm engine may decide.
 _PARSE_TIME: frozenset[EnforcementPoint] = frozenset({"dag_processor", "worker", "cli"})
@@ -62,6 +72,67 @@ def warm() -> None:
     airflow_info()
     if settings().engine == "wasm":
         _wasm_evaluate()  # compiled once here, before the DAG processor forks its parse children
+
+
+#: A probe that could not reach OPA is tried again after this long (through the breaker: no request while it is
+#: open).
+_PROBE_RETRY_SECONDS = 1.0
+#: The last probe: (its answer, or None if it failed; when it is due again, on the monotonic clock).
+_probed: list[tuple[str | None, float]] = []
+#: The last revision read: (the revision, when it was read, on the monotonic clock).
+_last_read: list[tuple[str, float]] = []
+
+
+def current_revision() -> str | None:
+    """The revision of the policy and data the OPA server decides with, probed at most once per
+    ``decision_cache_seconds`` (two small requests, not one per DAG); ``None`` when it could not be read, or
+    when ``decision_cache_seconds`` is 0 (nothing is reused then). OPA must answer ``POST /v1/query`` (the digest
+    of the policy's data) and ``POST /v1/data/airflow_policies/meta`` to whoever asks for decisions.
+
+    A cache keyed by it reuses a verdict until the policy or its data (the registry, the rollout) change, and
+    notices the change within ``decision_cache_seconds``. While OPA cannot be asked (a restart, the breaker open),
+    the last revision read stays the answer for up to two intervals after it was read, so verdicts on unchanged
+    DAGs ride over a short outage as the manager's time-limited cache did before; a change made meanwhile is
+    noticed at most two intervals late.
+    """
+    interval = settings().decision_cache_seconds
+    if interval <= 0:
+        return None
+    now = time.monotonic()
+    if _probed and _probed[0][1] > now:
+        return _probed[0][0]
+    breaker = _breaker()
+    answer: str | None = None
+    due = now + min(interval, _PROBE_RETRY_SECONDS)
+    try:
+        # Through the breaker, as a decision: while OPA is known to be down, the probe waits for nothing.
+        breaker.before_call()
+        answer = _evaluator().revision()
+        due = now + interval
+        # OPA answered: if this was the breaker's probe (it had opened), it closes, as after a decision.
+        breaker.record_success()
+    except CircuitOpenError:
+        pass
+    except OpaUnreachableError as exc:
+        breaker.record_failure(str(exc), slow=isinstance(exc, OpaTimeoutError))
+        log.warning("airflow-policies could not read the policy revision from OPA: %s", exc)
+    except DecisionError as exc:
+        # OPA answered, but not a revision (an HTTP error: e.g. its authorization refuses POST /v1/query): it is up,
+        # and asking again at once would get the same answer. Nothing is reused until the next probe.
+        breaker.record_success()
+        due = now + interval
+        log.warning(
+            "airflow-policies could not read the policy revision from OPA (%s): the DAG-processor manager decides "
+            "every DAG it receives until it can (the next probe is in %.0f s)",
+            exc,
+            interval,
+        )
+    if answer is not None:
+        _last_read[:] = [(answer, now)]
+    elif _last_read and now - _last_read[0][1] <= 2 * interval:
+        answer = _last_read[0][0]
+    _probed[:] = [(answer, due)]
+    return answer
 
 
 def decide(document: InputDocument) -> DecisionRecord:

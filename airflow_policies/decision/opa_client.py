@@ -4,7 +4,7 @@ The request goes over one keep-alive connection per process (``http.client``), w
 as serialized once by :func:`~airflow_policies.document.models.document_json` (the verdict hashes the same
 bytes). ``benchmarks/transport.py`` measured this against opa-python-client (which
 re-serializes the document through ``json.dumps`` and goes through requests) and against a Unix socket;
-the numbers are in the README.
+the numbers are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ _REFUSED_RETRY_PAUSE = 0.2
 # A kept-alive connection that OPA closed while it was idle fails on its next request before any answer:
 # that request is sent again, once, on a new connection (a query has no side effect).
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+#: Where the policy's revision lives (``?provenance=true`` adds the revisions of the bundles OPA serves).
+_META_PATH = "/v1/data/airflow_policies/meta?provenance=true"
+#: A digest of the policy's data, computed by OPA: each document in a list (empty when the document is absent).
+_DATA_DIGEST_QUERY = (
+    "digest := crypto.sha256(json.marshal(["
+    "[x | x := data.airflow_policies.registry], "
+    "[x | x := data.airflow_policies.rollout], "
+    "[x | x := data.airflow_policies.meta]]))"
+)
 
 
 class _ConnectTimeout(Exception):
@@ -93,7 +104,7 @@ class OpaEvaluator:
         if held is not None and held[1] == os.getpid():
             held[0].close()
 
-    def _exchange(self, body: bytes) -> tuple[int, bytes]:
+    def _exchange(self, body: bytes, path: str | None = None) -> tuple[int, bytes]:
         connection, reused = self._connection()
         try:
             if connection.sock is None:
@@ -107,7 +118,7 @@ class OpaEvaluator:
                 # http.client sends the headers and the body in two writes: with Nagle's algorithm the body
                 # waits for OPA to acknowledge the headers (a delayed ACK). requests/urllib3 set this too.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection.request("POST", self._path, body=body, headers=self._headers)
+            connection.request("POST", path or self._path, body=body, headers=self._headers)
             try:
                 response = connection.getresponse()
                 answer = response.read()
@@ -117,7 +128,7 @@ class OpaEvaluator:
             self._drop_connection()
             if not reused:
                 raise
-            return self._exchange(body)
+            return self._exchange(body, path)
         except BaseException:
             self._drop_connection()
             raise
@@ -125,10 +136,10 @@ class OpaEvaluator:
             self._drop_connection()
         return response.status, answer
 
-    def _query(self, body: bytes) -> tuple[int, bytes]:
+    def _query(self, body: bytes, path: str | None = None) -> tuple[int, bytes]:
         for attempt in (1, 2):
             try:
-                return self._exchange(body)
+                return self._exchange(body, path)
             except ConnectionRefusedError:
                 if attempt == 2:
                     raise
@@ -151,6 +162,37 @@ class OpaEvaluator:
         finally:
             connection.close()
         return response.status == 200
+
+    def revision(self) -> str:
+        """What every decision of this OPA depends on besides its input: the revisions of the bundles it serves
+        and a digest of the policy's data (registry, rollout, ``meta``), in two small requests.
+
+        Raises:
+            DecisionError: OPA could not be asked, or answered something else.
+        """
+        try:
+            status, answer = self._query(b"{}", _META_PATH)
+            if status == 200:
+                meta = json.loads(answer)
+                status, answer = self._query(json.dumps({"query": _DATA_DIGEST_QUERY}).encode(), "/v1/query")
+        except (_ConnectTimeout, _ReadTimeout):
+            raise OpaTimeoutError(f"OPA at {self.url} did not answer the revision probe in time; {_HINT}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise OpaUnreachableError(f"OPA at {self.url} is unreachable ({_describe(exc)}); {_HINT}") from None
+        except ValueError:
+            raise MalformedDecisionError(f"OPA at {self.url} answered with a body that is not JSON") from None
+        if status != 200:
+            raise OpaUnavailableError(f"OPA at {self.url} answered HTTP {status}: {_opa_error(answer)}")
+        try:
+            (row,) = json.loads(answer)["result"]
+            digest = row["digest"]
+        except (ValueError, KeyError, TypeError):
+            raise MalformedDecisionError(
+                f"OPA at {self.url} answered the revision query with {answer[:200]!r}"
+            ) from None
+        bundles = meta.get("provenance", {}).get("bundles") if isinstance(meta, dict) else None
+        served = ",".join(f"{name}@{info.get('revision', '')}" for name, info in sorted((bundles or {}).items()))
+        return f"{served};data:{digest}"
 
     def evaluate(self, document: InputDocument) -> Decision:
         """The decision for ``document``.

@@ -2,7 +2,8 @@
 
 Registered by the ``airflow.policy`` entry point of this package, or by the drop-in
 ``cluster_policies/airflow_local_settings.py``. ``dag_policy`` makes at most one OPA request per DAG and
-applies the decision to every task; no task-level hook is needed, so none makes a network call.
+applies the decision to every task; no task-level hook is needed, so none makes a network call. In the DAG
+processor it makes none: the manager decides (``manager_recheck``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from airflow_policies.enforcement import (
     scheduler_recheck,
 )
 from airflow_policies.enforcement.enforce import enforce
-from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point
+from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point, runs_callbacks
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -50,9 +51,16 @@ _airflow_settings.task_instance_mutation_hook.is_noop = False  # type: ignore[at
 
 @hookimpl
 def dag_policy(dag: DAG) -> None:
-    """Ask OPA once about ``dag``: reject it, or apply the mutations and show the warnings in the UI."""
+    """Ask OPA once about ``dag``: reject it, or apply the mutations and show the warnings in the UI.
+
+    In a DAG-processor parse child whose manager decides the parse result (``manager_recheck.in_force``), no
+    decision is made here: the manager decides each DAG version once, from its serialized form, where no DAG
+    code runs. A parse that runs DAG callbacks produces no result for the manager, so it decides here.
+    """
     point = enforcement_point()
     if not settings().enabled(point):
+        return
+    if point == "dag_processor" and manager_recheck.in_force() and not runs_callbacks():
         return
     bag = calling_dagbag()
     bundle = bundle_info(bag.bundle_name if bag is not None else None)

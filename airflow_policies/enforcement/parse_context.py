@@ -14,7 +14,7 @@ from airflow_policies.document.models import EnforcementPoint
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
 
-__all__ = ["calling_dagbag", "enforcement_point"]
+__all__ = ["calling_dagbag", "enforcement_point", "runs_callbacks"]
 
 # Airflow's parse entry points, by the code on the stack.
 _PARSE_ENTRY_POINTS: dict[tuple[str, str], EnforcementPoint] = {
@@ -56,3 +56,18 @@ def enforcement_point() -> EnforcementPoint:
     finally:
         del frame
     return "cli"
+
+
+def runs_callbacks() -> bool:
+    """Whether the DAG-processor parse on the stack runs DAG callbacks (Airflow's callback requests), rather than
+    producing a parse result for the manager to write."""
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == "_parse_file" and code.co_filename.endswith("airflow/dag_processing/processor.py"):
+                return bool(getattr(frame.f_locals.get("msg"), "callback_requests", None))
+            frame = frame.f_back
+    finally:
+        del frame
+    return False

@@ -23,6 +23,8 @@ def reload_configuration() -> None:
     decide._evaluator.cache_clear()
     decide._breaker.cache_clear()
     decide._wasm_evaluate.cache_clear()
+    decide._probed.clear()  # the policy revision of the OPA now configured is probed anew
+    decide._last_read.clear()
     teams.configured_bundle_teams.cache_clear()
     close_decision_logs()  # the decision_log option may name another file now
     decide.warm()

@@ -124,6 +124,9 @@ def test_signed_bundles_reach_every_replica_and_bad_ones_are_refused(setup):
     # The revision is part of every decision.
     evaluator = OpaEvaluator(load_settings(environ={}, opa_url=replicas[1].url))
     assert evaluator.evaluate(_document("team_a__x", "t")).policy_revision == f"{BUNDLE_NAME}@{first}"
+    # ... and of the revision the DAG-processor manager keys its verdicts by (the bundle's, and its data's digest).
+    probed_first = evaluator.revision()
+    assert probed_first.startswith(f"{BUNDLE_NAME}@{first};data:")
 
     # A new revision reaches both.
     second = build_bundle(_registry_with(tmp, "v2", "team_a_lake"), tmp / "v2.tar.gz", signing_key=setup["key"],
@@ -131,6 +134,8 @@ def test_signed_bundles_reach_every_replica_and_bad_ones_are_refused(setup):
     assert second != first
     _publish(setup, tmp / "v2.tar.gz")
     _wait(lambda: all(r.revision() == second for r in replicas))
+    assert evaluator.revision().startswith(f"{BUNDLE_NAME}@{second};data:")
+    assert evaluator.revision().split(";data:")[1] != probed_first.split(";data:")[1]  # its registry changed
 
     # Refused: signed with another key; a file changed after signing; broken Rego (signed with the right key).
     other_key, _ = new_signing_keys(tmp, "attacker")

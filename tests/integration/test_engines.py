@@ -49,12 +49,14 @@ def _example_documents() -> list[tuple[str, InputDocument]]:
         root = EXAMPLE_DAGS / team
         for path in sorted(root.glob("*.py")):
             parsed, _ = parse_documents(path, root, BundleInfo(name=f"{team}_dags", team=team))
-            # At check and at the DAG processor: the example rollout denies at one and warns at the other.
+            # At check and at the DAG processor (its manager decides; its parse child only on a callback run or
+            # with the manager's point off): the example rollout denies at one and warns at the other.
             for d in parsed:
                 documents.append((f"{team}/{d.dag.dag_id}@check", d))
-                documents.append(
-                    (f"{team}/{d.dag.dag_id}", d.model_copy(update={"enforcement_point": "dag_processor"}))
-                )
+                for point in ("dag_processor_manager", "dag_processor"):
+                    documents.append(
+                        (f"{team}/{d.dag.dag_id}@{point}", d.model_copy(update={"enforcement_point": point}))
+                    )
     return documents
 
 

@@ -1,6 +1,7 @@
-"""The OPA client across fork: the DAG-processor manager asks OPA and then forks parse children that ask
-OPA too. Each process must get the answer to its own question (a keep-alive socket inherited across the
-fork would interleave them: a child once got the decision meant for another DAG)."""
+"""The OPA client across fork: the DAG-processor manager asks OPA and then forks parse children, which ask
+OPA too when they decide (a callback run, or with the manager's decision switched off). Each process must get
+the answer to its own question (a keep-alive socket inherited across the fork would interleave them: a child
+once got the decision meant for another DAG)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ PARSE_COMMANDS = {
     "dags-reserialize": ("dags", "reserialize"),
     "dag-processor": ("dag-processor", "--num-runs", "1"),
 }
-POINTS = {"dags-reserialize": "cli", "dag-processor": "dag_processor"}
+#: Where each command decides: ``dags reserialize`` at parse time (no manager), the DAG processor in its manager
+#: (its parse children make no decision).
+POINTS = {"dags-reserialize": "cli", "dag-processor": "dag_processor_manager"}
 
 
 def _example_sandbox(home: Path, opa_url: str) -> AirflowSandbox:
@@ -148,22 +150,16 @@ def test_excepted_dag_is_admitted_silently(state):
 
 
 def test_every_decision_is_one_log_line_from_the_parse_path(state):
-    """One decision-log line per DAG, from the enforcement point of the command, with the team and outcome;
-    the DAG processor's manager re-checks every DAG its children admitted, and only those."""
-    records = {r["dag_id"]: r for r in state["decisions"] if r["enforcement_point"] == state["point"]}
-    rechecked = {
-        (r["bundle"], r["dag_id"]) for r in state["decisions"] if r["enforcement_point"] == "dag_processor_manager"
-    }
-    admitted = {
-        (r["bundle"], r["dag_id"])
-        for r in state["decisions"]
-        if r["enforcement_point"] == state["point"] and r["outcome"] not in ("rejected", "failed_closed")
-    }
-    assert {r["enforcement_point"] for r in state["decisions"]} == (
-        {"dag_processor", "dag_processor_manager"} if state["point"] == "dag_processor" else {"cli"}
-    )
-    if state["point"] == "dag_processor":
-        assert rechecked == admitted  # team A's takeover of team_b__publish was rejected in its own child
+    """One decision-log line per DAG, from the one enforcement point of the command, with the team and outcome:
+    ``dags reserialize`` decides at parse time; the DAG processor decides each DAG once, in its manager, and its
+    parse children decide nothing."""
+    assert {r["enforcement_point"] for r in state["decisions"]} == {state["point"]}
+    found = [(r["bundle"], r["fileloc"], r["dag_id"]) for r in state["decisions"]]
+    assert len(found) == len(set(found))  # once per DAG of each file
+    # team A's takeover of team_b__publish is decided (and rejected) for team A's bundle, where it was found
+    takeover = {(r["bundle"], r["outcome"]) for r in state["decisions"] if r["fileloc"] == "takeover.py"}
+    assert takeover == {("team_a_dags", "rejected")}
+    records = {r["dag_id"]: r for r in state["decisions"] if r["fileloc"] != "takeover.py"}
     assert (records["team_b__borrow_gpu"]["team"], records["team_b__borrow_gpu"]["outcome"]) == ("team_b", "warned")
     assert records["team_a__legacy_export"]["exceptions_applied"] == ["EXC-101"]
     assert records["team_a__borrow_connection"]["outcome"] == "rejected"

@@ -91,11 +91,12 @@ def test_worker_refuses_to_start_a_violating_task(worker):
 
 
 def test_dag_processor_decisions_are_marked_as_such(worker):
-    """The real DAG processor's decisions carry enforcement point 'dag_processor'."""
+    """The real DAG processor decides in its manager, at enforcement point 'dag_processor_manager', once per DAG;
+    its parse child (where DAG code ran) makes no decision."""
     sandbox, log = worker
     sandbox.airflow("dag-processor", "--num-runs", "1", timeout=240)
-    points = {document["enforcement_point"] for document in _decisions(log, "team_a__etl")}
-    assert "dag_processor" in points
+    points = [document["enforcement_point"] for document in _decisions(log, "team_a__etl")]
+    assert [p for p in points if p.startswith("dag_processor")] == ["dag_processor_manager"]
 
 
 def test_worker_starts_a_task_under_an_exception(worker, tmp_path):

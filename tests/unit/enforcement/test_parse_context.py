@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point
+from airflow_policies.enforcement.parse_context import calling_dagbag, enforcement_point, runs_callbacks
 
 
 def test_calling_dagbag_is_found_from_inside_a_policy(tmp_path, monkeypatch):
@@ -54,3 +54,19 @@ class TestEnforcementPoint:
         monkeypatch.setattr(settings, "dag_policy", lambda dag: seen.append(enforcement_point()))
         DagBag(dag_folder=tmp_path, bundle_path=tmp_path, bundle_name="b", safe_mode=False)
         assert seen == ["cli"]
+
+
+class TestRunsCallbacks:
+    @pytest.mark.parametrize(("callbacks", "expected"), [([], False), (["request"], True)])
+    def test_read_from_the_dag_processors_parse_request(self, callbacks, expected):
+        """Whether the DAG processor's _parse_file on the stack was asked to run callbacks."""
+        import types
+
+        namespace = {"runs_callbacks": runs_callbacks}
+        path = "/venv/airflow/dag_processing/processor.py"
+        exec(compile("def _parse_file(msg, log):\n    return runs_callbacks()\n", path, "exec"), namespace)
+        assert namespace["_parse_file"](types.SimpleNamespace(callback_requests=callbacks), None) is expected
+
+    def test_outside_the_dag_processor(self):
+        """No DAG-processor parse on the stack: no callbacks."""
+        assert runs_callbacks() is False
