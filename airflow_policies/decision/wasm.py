@@ -52,6 +52,64 @@ def _merge_data(files: dict[str, bytes]) -> dict[str, Any]:
     return data
 
 
+def _uleb(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _sleb(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return (value - (1 << shift) if byte & 0x40 else value), at
+
+
+def data_extent(wasm: bytes) -> int:
+    """The end of the module's highest active data segment: the memory it needs before its first instruction.
+
+    OPA declares its memory import with a small minimum and places a large policy's static data (every string
+    and data constant of the rules) above it, leaving the memory's size to the host, as OPA's own runtime does.
+
+    Raises:
+        ConfigurationError: the module is not one this reader understands.
+    """
+    at, end = 8, 0  # after the magic number and version
+    try:
+        while at < len(wasm):
+            section, at = wasm[at], at + 1
+            size, at = _uleb(wasm, at)
+            if section == 11:  # the data section
+                count, cursor = _uleb(wasm, at)
+                for _ in range(count):
+                    flags, cursor = _uleb(wasm, cursor)
+                    if flags == 2:  # active, explicit memory index
+                        _, cursor = _uleb(wasm, cursor)
+                    offset = None
+                    if flags in (0, 2):
+                        if wasm[cursor] != 0x41:  # only i32.const offsets, as OPA emits
+                            raise ValueError(f"data segment offset expression 0x{wasm[cursor]:02x}")
+                        offset, cursor = _sleb(wasm, cursor + 1)
+                        cursor += 1  # the expression's end
+                    length, cursor = _uleb(wasm, cursor)
+                    cursor += length
+                    if offset is not None:
+                        end = max(end, offset + length)
+            at += size
+    except (IndexError, ValueError) as exc:
+        raise ConfigurationError(f"the Wasm policy's data section cannot be read: {exc}") from None
+    return end
+
+
 def _read_bundle(bundle: Path) -> tuple[bytes, dict[str, Any]]:
     if not bundle.is_file():
         raise ConfigurationError(
@@ -88,6 +146,7 @@ class WasmPolicy:
         self._engine = wasmtime.Engine()
         self._module = wasmtime.Module(self._engine, wasm)
         self._data = json.dumps(data).encode()
+        self._memory_bytes = data_extent(wasm)
         self._instance_and_pid: tuple[_Instance, int] | None = None
 
     @property
@@ -95,7 +154,8 @@ class WasmPolicy:
         # A store per process: the DAG processor forks its parse children from the manager.
         held = self._instance_and_pid
         if held is None or held[1] != os.getpid():
-            held = (_Instance(self._wasmtime, self._engine, self._module, self._data), os.getpid())
+            instance = _Instance(self._wasmtime, self._engine, self._module, self._data, self._memory_bytes)
+            held = (instance, os.getpid())
             self._instance_and_pid = held
         return held[0]
 
@@ -142,10 +202,11 @@ class _Export:
 
 
 class _Instance:
-    def __init__(self, wasmtime: Any, engine: Any, module: Any, data: bytes) -> None:  # noqa: ANN401 - wasmtime is untyped
+    def __init__(self, wasmtime: Any, engine: Any, module: Any, data: bytes, min_bytes: int) -> None:  # noqa: ANN401 - wasmtime is untyped
         self._store = wasmtime.Store(engine)
         limits = next(i for i in module.imports if i.name == "memory").type.limits
-        self._memory = wasmtime.Memory(self._store, wasmtime.MemoryType(wasmtime.Limits(limits.min, None)))
+        pages = max(limits.min, -(-min_bytes // _PAGE))
+        self._memory = wasmtime.Memory(self._store, wasmtime.MemoryType(wasmtime.Limits(pages, None)))
         i32 = wasmtime.ValType.i32()
         imports = []
         for item in module.imports:

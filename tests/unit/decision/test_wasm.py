@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_policies.decision.wasm import _json_patch, _merge_data, _parse_ns, go_sprintf
+from airflow_policies.decision.wasm import _json_patch, _merge_data, _parse_ns, data_extent, go_sprintf
+from airflow_policies.exceptions import ConfigurationError
 
 
 @pytest.mark.parametrize(
@@ -64,3 +65,30 @@ def test_json_patch_adds_and_replaces_by_array_path_and_pointer():
 def test_bundle_data_files_are_merged_at_their_folder_paths():
     files = {"/data.json": b'{"top": 1}', "/airflow_policies/registry/data.json": b'{"teams": {}}'}
     assert _merge_data(files) == {"top": 1, "airflow_policies": {"registry": {"teams": {}}}}
+
+
+def _section(section_id: int, body: bytes) -> bytes:
+    return bytes([section_id, len(body)]) + body
+
+
+def test_the_memory_a_module_needs_is_the_end_of_its_highest_active_data_segment():
+    """OPA places a large policy's constants above its declared minimum memory; the engine sizes the memory from
+    the data section (an active segment at 1024 + 3 bytes, a passive one that needs no memory, an explicit index)."""
+
+    segments = (
+        b"\x03"
+        + b"\x00\x41\x80\x08\x0b\x03abc"  # active, i32.const 1024
+        + b"\x01\x02xy"  # passive
+        + b"\x02\x00\x41\x10\x0b\x01z"  # active, memory 0, i32.const 16
+    )
+    module = b"\0asm\x01\0\0\0" + _section(1, b"\x00") + _section(11, segments)
+    assert data_extent(module) == 1027
+    assert data_extent(b"\0asm\x01\0\0\0") == 0
+
+
+def test_a_data_section_it_cannot_read_is_a_configuration_error():
+
+    with pytest.raises(ConfigurationError, match="data section cannot be read"):
+        data_extent(b"\0asm\x01\0\0\0" + _section(11, b"\x01\x00\x23\x00\x0b\x01a"))  # global.get offset
+    with pytest.raises(ConfigurationError, match="data section cannot be read"):
+        data_extent(b"\0asm\x01\0\0\0\x0b\x05\x01\x00\x41")  # cut short
