@@ -17,6 +17,7 @@ from airflow_policies._config import settings
 from airflow_policies.decision.decide import decide, warm
 from airflow_policies.decision.teams import bundle_info
 from airflow_policies.document.builder import build_input
+from airflow_policies.document.pods import is_pod_operator
 from airflow_policies.enforcement import (
     channels,
     dag_warnings,
@@ -55,12 +56,14 @@ def dag_policy(dag: DAG) -> None:
 
     In a DAG-processor parse child whose manager decides the parse result (``manager_recheck.in_force``), no
     decision is made here: the manager decides each DAG version once, from its serialized form, where no DAG
-    code runs. A parse that runs DAG callbacks produces no result for the manager, so it decides here.
+    code runs. A parse that runs DAG callbacks produces no result for the manager, so it decides here; so does
+    a DAG with a KubernetesPodOperator, whose serialized form keeps only the operator's templated arguments (its
+    service account, Secrets, host access and security context are seen by this parse alone).
     """
     point = enforcement_point()
     if not settings().enabled(point):
         return
-    if point == "dag_processor" and manager_recheck.in_force() and not runs_callbacks():
+    if point == "dag_processor" and manager_recheck.in_force() and not runs_callbacks() and not _launches_pods(dag):
         return
     bag = calling_dagbag()
     bundle = bundle_info(bag.bundle_name if bag is not None else None)
@@ -69,6 +72,10 @@ def dag_policy(dag: DAG) -> None:
     warning = enforce(dag, record)
     if warning is not None:
         dag_warnings.record(dag.dag_id, warning)
+
+
+def _launches_pods(dag: DAG) -> bool:
+    return any(is_pod_operator(task, getattr(task, "template_fields", ())) for task in dag.tasks)
 
 
 @hookimpl

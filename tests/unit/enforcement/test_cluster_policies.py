@@ -33,7 +33,9 @@ def decided(monkeypatch) -> list[str]:
     return points
 
 
-def _parse_in(path: str, function: str, *, callbacks: list[str] | None = None, manager: object = None) -> None:
+def _parse_in(
+    path: str, function: str, *, callbacks: list[str] | None = None, manager: object = None, dag: DAG | None = None
+) -> None:
     """Call dag_policy from a function of Airflow's named parse entry point, as its DagBag would; with ``manager``,
     below a frame of a DAG-processor manager whose persist_parsing_result is ``manager`` (a forked parse child)."""
     namespace: dict[str, Any] = {"dag_policy": cluster_policies.dag_policy}
@@ -41,7 +43,7 @@ def _parse_in(path: str, function: str, *, callbacks: list[str] | None = None, m
     msg = types.SimpleNamespace(callback_requests=callbacks or [])
 
     def parse() -> None:
-        namespace[function](msg, None, DAG("team_a__d", schedule=None, start_date=START))
+        namespace[function](msg, None, dag or DAG("team_a__d", schedule=None, start_date=START))
 
     if manager is None:
         parse()
@@ -60,6 +62,18 @@ def test_a_callback_run_still_decides_in_the_child(decided, monkeypatch):
     """A parse that runs DAG callbacks sends the manager no DAG to decide: the child decides, as before."""
     monkeypatch.setattr(manager_recheck, "_wrapper", WRAP)
     _parse_in(PROCESSOR, "_parse_file", callbacks=["a callback request"], manager=WRAP)
+    assert decided == ["dag_processor"]
+
+
+def test_a_dag_launching_pods_still_decides_in_the_child(decided, monkeypatch):
+    """A KubernetesPodOperator's service account, Secrets and host access are not in the serialized DAG the
+    manager decides: this parse is the only place the DAG processor sees them, so it decides them (advisory)."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    monkeypatch.setattr(manager_recheck, "_wrapper", WRAP)
+    with DAG("team_a__pods", schedule=None, start_date=START) as dag:
+        KubernetesPodOperator(task_id="kpo", image="x:1", service_account_name="team-b-runner")
+    _parse_in(PROCESSOR, "_parse_file", manager=WRAP, dag=dag)
     assert decided == ["dag_processor"]
 
 
