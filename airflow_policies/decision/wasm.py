@@ -52,7 +52,8 @@ def _merge_data(files: dict[str, bytes]) -> dict[str, Any]:
     return data
 
 
-def _uleb(data: bytes, at: int) -> tuple[int, int]:
+def _leb128(data: bytes, at: int, *, signed: bool = False) -> tuple[int, int]:
+    """The LEB128 number at ``at``, and where the next field starts."""
     value = shift = 0
     while True:
         byte = data[at]
@@ -60,18 +61,7 @@ def _uleb(data: bytes, at: int) -> tuple[int, int]:
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            return value, at
-
-
-def _sleb(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return (value - (1 << shift) if byte & 0x40 else value), at
+            return (value - (1 << shift) if signed and byte & 0x40 else value), at
 
 
 def data_extent(wasm: bytes) -> int:
@@ -87,20 +77,20 @@ def data_extent(wasm: bytes) -> int:
     try:
         while at < len(wasm):
             section, at = wasm[at], at + 1
-            size, at = _uleb(wasm, at)
+            size, at = _leb128(wasm, at)
             if section == 11:  # the data section
-                count, cursor = _uleb(wasm, at)
+                count, cursor = _leb128(wasm, at)
                 for _ in range(count):
-                    flags, cursor = _uleb(wasm, cursor)
+                    flags, cursor = _leb128(wasm, cursor)
                     if flags == 2:  # active, explicit memory index
-                        _, cursor = _uleb(wasm, cursor)
+                        _, cursor = _leb128(wasm, cursor)
                     offset = None
                     if flags in (0, 2):
                         if wasm[cursor] != 0x41:  # only i32.const offsets, as OPA emits
                             raise ValueError(f"data segment offset expression 0x{wasm[cursor]:02x}")
-                        offset, cursor = _sleb(wasm, cursor + 1)
+                        offset, cursor = _leb128(wasm, cursor + 1, signed=True)
                         cursor += 1  # the expression's end
-                    length, cursor = _uleb(wasm, cursor)
+                    length, cursor = _leb128(wasm, cursor)
                     cursor += length
                     if offset is not None:
                         end = max(end, offset + length)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import types
-from contextlib import contextmanager
 
 import pytest
 from airflow.providers.cncf.kubernetes import pod_generator
@@ -15,7 +14,7 @@ from kubernetes.client import models as k8s
 
 from airflow_policies.enforcement import import_hooks, kubernetes_executor
 from airflow_policies.enforcement.kubernetes_executor import PodRefusedError, TaskInstanceKey, _Verdict
-from airflow_policies.local.testing import reload_configuration
+from tests.unit.enforcement.test_execution_api import _configured
 
 KEY = TaskInstanceKey("team_a__etl", "load", "manual__1", -1)
 BASE = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="x"), spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="base")]))
@@ -88,17 +87,6 @@ def test_an_admitted_pod_gets_the_mutations(hook_calls, monkeypatch):
     assert (pod.metadata.namespace, pod.spec.service_account_name) == ("team-a", "team-a-runner")
     assert pod.spec.node_selector == {"disk": "ssd", "pool": "team-a"}
     assert pod.metadata.labels["airflow-policies/team"] == "team_a" and pod.metadata.labels["dag_id"] == "team_a__etl"
-
-
-@contextmanager
-def _configured(monkeypatch, name: str, value: str):
-    monkeypatch.setenv(name, value)
-    reload_configuration()
-    try:
-        yield
-    finally:
-        monkeypatch.delenv(name)
-        reload_configuration()
 
 
 def _unreadable_db(key, pod):
