@@ -27,6 +27,10 @@ CORPORA = sorted({AIRFLOW / "example_dags", *AIRFLOW.glob("providers/**/example_
 BUNDLE = BundleInfo(name="corpus_dags", team="team_a")
 # Findings no registry can permit: references chosen at run time, and lineage objects that name no asset.
 UNPERMITTABLE = {
+    # Host access and privilege are refused for every team: only a rollout exception excuses them.
+    "kubernetes.host_access",
+    "kubernetes.privileged",
+    "kubernetes.unverifiable_pod",
     "connections.unverifiable_conn_id",
     "variables.unverifiable_variable",
     "cross_dag.unverifiable_target",
@@ -46,10 +50,12 @@ def corpus() -> list[tuple[Path, Path, list[InputDocument], list[str]]]:
 
 
 def _permissive_registry(documents: list[InputDocument]) -> dict:
-    """Team A owns every connection, variable, pool, queue, executor, trigger class and trigger callable the
-    corpus names, and every dag_id and asset prefix."""
+    """Team A owns every connection, variable, pool, queue, executor, trigger class, trigger callable and
+    Kubernetes object the corpus names, and every dag_id, asset and image prefix."""
     kinds = ("connections", "variables", "pools", "queues", "executors", "triggers", "trigger_callables")
     owned: dict[str, set[str]] = {k: set() for k in kinds}
+    pod_kinds = ("namespaces", "service_accounts", "secrets", "config_maps", "node_pools", "pod_template_files")
+    pods: dict[str, set[str]] = {k: set() for k in pod_kinds}
     for document in documents:
         owned["connections"] |= {c.conn_id for c in document.dag.connections if c.conn_id}
         for asset in document.dag.schedule_assets:
@@ -61,8 +67,19 @@ def _permissive_registry(documents: list[InputDocument]) -> dict:
             owned["pools"] |= {task.pool} if task.pool else set()
             owned["queues"] |= {task.queue} if task.queue else set()
             owned["executors"] |= {task.executor} if task.executor else set()
+            for pod in task.pods:
+                pods["namespaces"] |= {pod.namespace} if pod.namespace else set()
+                pods["service_accounts"] |= {pod.service_account} if pod.service_account else set()
+                pods["secrets"] |= {s.name for s in pod.secrets}
+                pods["config_maps"] |= {c.name for c in pod.config_maps}
+                pods["pod_template_files"] |= {pod.pod_template_file} if pod.pod_template_file else set()
+                pods["node_pools"] |= set(pod.node_selector.values()) | {
+                    t["value"] for t in pod.tolerations if t["value"]
+                }
+                pods["node_pools"] |= {v for expression in pod.node_affinity for v in expression["values"]}
     team = {k: sorted(v) for k, v in owned.items()}
     team |= {"dag_id_prefixes": [""], "asset_prefixes": [""], "default_queue": None, "default_pool": None}
+    team["kubernetes"] = {k: sorted(v) for k, v in pods.items()} | {"image_prefixes": [""]}
     return {"teamless_bundles": "reject", "global": {}, "teams": {"team_a": team}, "shares": []}
 
 

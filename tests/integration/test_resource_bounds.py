@@ -26,5 +26,5 @@ def test_a_dag_over_the_input_bound_is_rejected_with_its_size(parse: Parse):
     bag = parse({"big.py": BIG_DAG}, env={"AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES": str(1024 * 1024)})
     assert bag.dags == {}
     error = bag.import_errors["big.py"]
-    assert "the input document of DAG 'team_a__big' is 4.3 MB (10000 tasks), over the limit of 1.0 MB" in error
+    assert "the input document of DAG 'team_a__big' is 4.4 MB (10000 tasks), over the limit of 1.0 MB" in error
     assert "AIRFLOW__AIRFLOW_POLICIES__MAX_INPUT_BYTES" in error
