@@ -10,7 +10,7 @@ task_id, ...) are the author's to set. The task instance is taken from the execu
 wrap of ``construct_pod`` keeps the arguments the executor passed (the scheduler's task instance key) for the
 hook to read. Its DAG version, bundle and team come from the metadata DB; the document is that version's
 serialized DAG, cut to the task, with the final pod as the task's only pod. The verdict is cached per
-(DAG version, task, pod settings), like the scheduler's re-check.
+(DAG version, task, pod settings), like the scheduler's re-check: a pod the cache knows costs one indexed query.
 
 A refused pod raises: the executor fails the task instance with the message (``PodMutationHookException``).
 No decision (OPA down, the DB unreadable): the point's failure mode decides, closed by default. Outside the
@@ -34,7 +34,7 @@ from airflow_policies.decision.cache import TtlCache
 from airflow_policies.decision.decide import decide
 from airflow_policies.decision.teams import bundle_info_from_db
 from airflow_policies.document.builder import build_input
-from airflow_policies.document.models import EnforcementPoint, InputDocument
+from airflow_policies.document.models import EnforcementPoint, InputDocument, PodSettings
 from airflow_policies.document.pods import executor_pod
 from airflow_policies.enforcement.audit_log import RuntimeRefusal, record_refusal
 from airflow_policies.enforcement.enforce import rejection_message
@@ -126,10 +126,8 @@ def apply_to_pod(pod: Any, changes: tuple[tuple[str, Any], ...]) -> None:  # noq
             pod.metadata.labels = {**(pod.metadata.labels or {}), **value}
 
 
-def _document(key: TaskInstanceKey, pod: Any, session: Any) -> tuple[str, InputDocument]:  # noqa: ANN401
-    """The task instance's DAG version, and its serialized DAG's document cut to the task, with the final pod."""
-    from airflow.models.dag_version import DagVersion
-    from airflow.models.serialized_dag import SerializedDagModel
+def _dag_version(key: TaskInstanceKey, session: Any) -> Any:  # noqa: ANN401 - a session; a UUID
+    """The DAG version the task instance runs, as the metadata DB records it."""
     from airflow.models.taskinstance import TaskInstance
     from sqlalchemy import select
 
@@ -143,31 +141,40 @@ def _document(key: TaskInstanceKey, pod: Any, session: Any) -> tuple[str, InputD
     )
     if version_id is None:
         raise LookupError(f"the metadata DB has no task instance {key} with a DAG version")
+    return version_id
+
+
+def _document(key: TaskInstanceKey, version_id: Any, pod: PodSettings, session: Any) -> InputDocument:  # noqa: ANN401
+    """The DAG version's serialized DAG's document cut to the task, with the final pod as its only pod."""
+    from airflow.models.dag_version import DagVersion
+    from airflow.models.serialized_dag import SerializedDagModel
+    from sqlalchemy import select
+
     version = session.get(DagVersion, version_id)
     serialized = session.scalar(select(SerializedDagModel).where(SerializedDagModel.dag_version_id == version_id))
     if version is None or serialized is None:
         raise LookupError(f"DAG version {version_id} of {key.dag_id!r} has no serialized DAG in the metadata DB")
     bundle = bundle_info_from_db(version.bundle_name, session)
     document = build_input(serialized.dag, bundle=bundle, enforcement_point=_POINT)
-    tasks = [t.model_copy(update={"pods": [executor_pod(pod)]}) for t in document.tasks if t.task_id == key.task_id]
+    tasks = [t.model_copy(update={"pods": [pod]}) for t in document.tasks if t.task_id == key.task_id]
     if not tasks:
         raise LookupError(f"DAG version {version_id} of {key.dag_id!r} has no task {key.task_id!r}")
-    return str(version_id), document.model_copy(update={"tasks": tasks})
+    return document.model_copy(update={"tasks": tasks})
 
 
 def _decide(key: TaskInstanceKey, pod: Any) -> _Verdict:  # noqa: ANN401
     from airflow.utils.session import create_session
 
-    with create_session() as session:
-        version_id, document = _document(key, pod, session)
-    cache_key = (
-        version_id,
-        key.task_id,
-        hashlib.sha256(document.tasks[0].pods[0].model_dump_json().encode()).hexdigest(),
-    )
-    cached = VERDICTS.get(cache_key)
-    if cached is not None:
-        return cached
+    settings_of_pod = executor_pod(pod)
+    # Not the scoped session: the scheduler's loop may hold it, and this one is committed and closed here.
+    with create_session(scoped=False) as session:
+        version_id = _dag_version(key, session)
+        digest = hashlib.sha256(settings_of_pod.model_dump_json().encode()).hexdigest()
+        cache_key = (str(version_id), key.task_id, digest)
+        cached = VERDICTS.get(cache_key)
+        if cached is not None:
+            return cached
+        document = _document(key, version_id, settings_of_pod, session)
     record = decide(document)
     changes = tuple(
         (change.field, change.after)
