@@ -21,7 +21,11 @@ from airflow_policies.policy.revision import META_DATA_PATH, REGISTRY_DATA_PATH,
 from airflow_policies.policy.rollout import load_rollout
 from airflow_policies.policy.team_layers import validate_team_layers
 
-__all__ = ["local_bundle_server", "local_opa", "opa_replica"]
+__all__ = ["SERVED_POLICY_IGNORES", "local_bundle_server", "local_opa", "opa_replica"]
+
+#: What a served policy leaves out of the rule library: rule tests, samples (with their golden inputs) and suites
+#: are for CI; the server needs only the rules.
+SERVED_POLICY_IGNORES = ("--ignore", "*_test.rego", "--ignore", "samples", "--ignore", "suite.yaml")
 
 _START_TIMEOUT = 30.0
 #: OPA's own authorization policy for a local OPA: it answers every read and evaluation, and refuses every write
@@ -141,13 +145,7 @@ def _opa_process(
         "token",
         "--authorization",
         "basic",
-        # Rule tests, samples (with their golden inputs) and suites are for CI; the server needs only the rules.
-        "--ignore",
-        "*_test.rego",
-        "--ignore",
-        "samples",
-        "--ignore",
-        "suite.yaml",
+        *SERVED_POLICY_IGNORES,
         *(str(d) for d in policy_dirs),
         f"{REGISTRY_DATA_PATH}:{registry}",
         *data,

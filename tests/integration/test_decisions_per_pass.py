@@ -26,6 +26,7 @@ import pytest
 
 from airflow_policies._paths import opa_binary, rego_library
 from airflow_policies.local.net import free_loopback_port, stop
+from airflow_policies.local.opa_server import SERVED_POLICY_IGNORES
 from airflow_policies.local.sandbox import AirflowSandbox, BundleSpec
 from airflow_policies.policy.rollout import load_rollout
 from airflow_policies.policy.rule_index import declared_rules
@@ -56,12 +57,7 @@ def writable_opa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         "decision_logs.console=true",
         "--addr",
         url.removeprefix("http://"),
-        "--ignore",
-        "*_test.rego",
-        "--ignore",
-        "samples",
-        "--ignore",
-        "suite.yaml",
+        *SERVED_POLICY_IGNORES,
         str(rego_library()),
         f"airflow_policies.registry:{EXAMPLE_REGISTRY}",
         f"airflow_policies.rollout:{directory / 'rollout.json'}",
