@@ -10,8 +10,10 @@ Three parse paths are timed, with and without the policy, in alternating rounds:
   nothing either); nothing else differs.
 - steady state (``--passes N``): the same dag-processor looping over every file 1 + N times with
   ``min_file_process_interval`` 0, as production re-parses every file every interval; the time per pass is
-  (T(1 + N passes) - T(1 pass)) / N, so start-up is not counted. Passes over unchanged files decide nothing
-  (the manager reuses its verdict per DAG version; ``tests/integration/test_decisions_per_pass.py``).
+  measured inside the command, from the end of the first pass (every file parsed once) to the end of the last,
+  over the N passes between, so start-up and the first pass are not counted. Passes over
+  unchanged files decide nothing (the manager reuses its verdict per DAG version;
+  ``tests/integration/test_decisions_per_pass.py``).
 
 Per DAG (the benchmark's own DAGs as their authors wrote them): input build, OPA decision (serialize,
 HTTP, OPA, validate), the whole decision path (build + judge, which writes the decision-log line) and the
@@ -33,6 +35,7 @@ Reports ratios measured in one run (the machine is noisy), never absolute target
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -95,38 +98,53 @@ def _write_bundle(root: Path, files: int, tasks: int, routed: bool) -> None:
         (root / f"dag_{index:04d}.py").write_text(source)
 
 
-RUN_COMMAND = """
-import resource, sys, time
-from airflow import settings
-from airflow.cli import cli_parser
-def cpu():  # this process and every child it has waited for (the DAG processor's parse children)
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-if sys.argv[1] == "without":
-    settings.get_policy_plugin_manager().unregister(name="airflow_policies")
-args = cli_parser.get_parser().parse_args(sys.argv[2:])
-started, cpu_started = time.perf_counter(), cpu()
-args.func(args)
-print(time.perf_counter() - started, cpu() - cpu_started)
-"""
-
-
-def _opa_cpu_seconds() -> float:
-    """CPU seconds (user + system) the OPA server this process started has used so far."""
+def _opa_cpu_seconds(parent: int) -> float:
+    """CPU seconds (user + system) the OPA server started by process ``parent`` has used so far."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # the process ended while the list was read
             continue
         name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
-        if name == "opa" and int(fields[1]) == os.getpid():  # fields from the state on: ppid, ..., utime, stime
+        if name == "opa" and int(fields[1]) == parent:  # fields from the state on: ppid, ..., utime, stime
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     raise RuntimeError("the local OPA server is not a child process of this benchmark")
 
 
-def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool) -> tuple[float, float]:
-    """One Airflow command, run in-process after imports, with or without the policy: (wall seconds, CPU seconds
-    of its process tree and of the OPA server), both from the end of its imports."""
+RUN_COMMAND = (
+    """
+import json, os, resource, sys, time
+from pathlib import Path
+"""
+    + inspect.getsource(_opa_cpu_seconds)
+    + """
+from airflow import settings
+from airflow.cli import cli_parser
+from airflow.dag_processing.manager import DagFileProcessorManager
+def cpu():  # this process, every child it has waited for (the DAG processor's parse children), and OPA
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _opa_cpu_seconds(os.getppid())
+# (wall, CPU) when every file had been parsed once, twice, ...: the ends of the passes over the files.
+passes = []
+collect = DagFileProcessorManager._collect_results
+def _collect_results(self):
+    collect(self)
+    if self._file_stats and min(stat.run_count for stat in self._file_stats.values()) > len(passes):
+        passes.append((time.perf_counter(), cpu()))
+DagFileProcessorManager._collect_results = _collect_results
+if sys.argv[1] == "without":
+    settings.get_policy_plugin_manager().unregister(name="airflow_policies")
+args = cli_parser.get_parser().parse_args(sys.argv[2:])
+started, cpu_started = time.perf_counter(), cpu()
+args.func(args)
+print(json.dumps({"wall": time.perf_counter() - started, "cpu": cpu() - cpu_started, "passes": passes}))
+"""
+)
+
+
+def _command_run(env: dict[str, str], command: list[str], with_policy: bool) -> dict[str, Any]:
+    """One Airflow command, run in-process after imports, with or without the policy: wall and CPU seconds (its
+    process tree and the OPA server) from the end of its imports, and the DAG processor's pass starts."""
     from typing import get_args
 
     from airflow_policies._config import airflow_env_name
@@ -134,7 +152,6 @@ def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool)
 
     if not with_policy:  # the manager's re-check is not a pluggy hook: switched off by configuration
         env = {**env, airflow_env_name("disabled_points"): json.dumps(get_args(EnforcementPoint))}
-    opa_before = _opa_cpu_seconds()
     result = subprocess.run(
         [sys.executable, "-c", RUN_COMMAND, "with" if with_policy else "without", *command],
         env=env,
@@ -143,8 +160,17 @@ def _command_seconds(env: dict[str, str], command: list[str], with_policy: bool)
         timeout=3600,
         check=True,
     )
-    wall, cpu = (float(value) for value in result.stdout.strip().splitlines()[-1].split())
-    return wall, cpu + _opa_cpu_seconds() - opa_before
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _steady_pass(run: dict[str, Any]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one pass over unchanged files: from the end of the first pass (every file parsed once)
+    to the end of the last, over the passes between. Start-up and the first pass (the first decisions) are left
+    out."""
+    ends = run["passes"]
+    if len(ends) < 2:
+        raise RuntimeError(f"the DAG processor made {len(ends)} passes; --passes must be at least 1")
+    return tuple((ends[-1][i] - ends[0][i]) / (len(ends) - 1) for i in (0, 1))  # type: ignore[return-value]
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -236,7 +262,9 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--passes", type=int, default=3, help="steady-state dag-processor passes (0: skip)")
+    parser.add_argument(
+        "--passes", type=int, default=3, help="steady-state dag-processor passes after the first (0: skip)"
+    )
     parser.add_argument(
         "--routed", action="store_true", help="DAGs already on their team's queue/pool (no mutations needed)"
     )
@@ -278,11 +306,11 @@ def main() -> int:
         if with_policy:
             manager.register(plugin, name="airflow_policies")
         try:
-            cpu_before = time.process_time() + _opa_cpu_seconds()
+            cpu_before = time.process_time() + _opa_cpu_seconds(os.getpid())
             started = time.perf_counter()
             bag = DagBag(dag_folder=root, bundle_path=root, bundle_name="team_a_dags", safe_mode=False)
             wall = time.perf_counter() - started
-            return (wall, time.process_time() + _opa_cpu_seconds() - cpu_before), bag
+            return (wall, time.process_time() + _opa_cpu_seconds(os.getpid()) - cpu_before), bag
         finally:
             if with_policy:
                 manager.unregister(name="airflow_policies")
@@ -375,28 +403,27 @@ def main() -> int:
             }
             if args.passes:
                 commands["dag_processor_passes"] = ["dag-processor", "--num-runs", str(1 + args.passes)]
-            _command_seconds(env, commands["reserialize"], True)  # the first write of every DAG row, untimed
-            timings: dict[str, dict[bool, list[tuple[float, float]]]] = {c: {False: [], True: []} for c in commands}
+            _command_run(env, commands["reserialize"], True)  # the first write of every DAG row, untimed
+            runs: dict[str, dict[bool, list[dict[str, Any]]]] = {c: {False: [], True: []} for c in commands}
             for _ in range(args.rounds):
                 for command, argv in commands.items():
                     for policy_on in (False, True):
-                        timings[command][policy_on].append(_command_seconds(env, argv, policy_on))
+                        runs[command][policy_on].append(_command_run(env, argv, policy_on))
             stored = sandbox.state()
             assert len(stored["dags"]) == args.files and not stored["import_errors"], stored["import_errors"]
             for command in ("reserialize", "dag_processor"):
-                _compare(result, command, timings[command])
+                _compare(
+                    result,
+                    command,
+                    {on: [(run["wall"], run["cpu"]) for run in runs[command][on]] for on in (False, True)},
+                )
             if args.passes:
-                per_pass = {
-                    policy_on: [
-                        ((many[0] - one[0]) / args.passes, (many[1] - one[1]) / args.passes)
-                        for many, one in zip(
-                            timings["dag_processor_passes"][policy_on], timings["dag_processor"][policy_on], strict=True
-                        )
-                    ]
-                    for policy_on in (False, True)
-                }
                 result["steady_state_passes"] = args.passes
-                _compare(result, "steady_state", per_pass)
+                _compare(
+                    result,
+                    "steady_state",
+                    {on: [_steady_pass(run) for run in runs["dag_processor_passes"][on]] for on in (False, True)},
+                )
                 for suffix in ("", "_cpu"):
                     without, with_policy = result[f"steady_state{suffix}_seconds"]
                     result[f"steady_state{suffix}_overhead_seconds_per_pass"] = round(with_policy - without, 3)

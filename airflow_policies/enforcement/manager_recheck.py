@@ -19,6 +19,12 @@ of the same bundle and team, as long as the policy revision and its data (probed
 ``decision_cache_seconds``, :func:`~airflow_policies.decision.decide.current_revision`) and the day (a rollout
 exception expires on a date) are the same: a file that did not change costs no decision.
 
+The judgement starts as soon as the manager receives the result from its child (a wrap of
+``DagFileProcessorProcess._handle_request``, :func:`start`), on one thread of the manager's own, so the manager's
+loop goes on (its other children, the DB) while the DAGs are decided and OPA answers; ``persist_parsing_result``
+waits for what is not done. That judgement is used only for that very result object and the bundle Airflow
+persists it under; anything else (a child's later results, an Airflow whose receipt changed) is judged at persist.
+
 The bundle is the manager's own ``bundle_name`` argument and the import error goes to the manager's
 ``relative_fileloc``: nothing the child sent decides either. Tested on apache-airflow-core 3.3.2. If the
 method is missing or its signature changed, nothing is wrapped, the parse child decides as before, and an
@@ -32,10 +38,14 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
-import json
 import logging
+import os
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgspec
 
 from airflow_policies._config import settings
 from airflow_policies.decision.cache import TtlCache
@@ -52,7 +62,7 @@ from airflow_policies.enforcement.serialized_mutations import apply_to_serialize
 if TYPE_CHECKING:
     from airflow.serialization.serialized_objects import LazyDeserializedDAG
 
-__all__ = ["TESTED_AIRFLOW_VERSIONS", "VERDICTS", "in_force", "install", "recheck"]
+__all__ = ["TESTED_AIRFLOW_VERSIONS", "VERDICTS", "in_force", "install", "recheck", "start"]
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +120,11 @@ def in_force() -> bool:
 
 
 def _content_key(lazy_dag: LazyDeserializedDAG) -> str:
-    # The serialized form's JSON as the child sent it, hashed: equal for an unchanged DAG file, at a quarter of
-    # the cost of Airflow's dag hash, which first sorts the whole document (Airflow computes that one again when
-    # it writes the DAG).
-    return hashlib.blake2b(json.dumps(lazy_dag.data).encode(), digest_size=16).hexdigest()
+    # The serialized form as the child sent it, encoded as MessagePack (msgspec, which Airflow's own IPC uses) and
+    # hashed: equal for an unchanged DAG file, and unequal for any change, since the encoding keeps every key,
+    # value and type (1 and 1.0 and True stay apart). 0.04 ms for 50 tasks, against 0.22 ms for json.dumps and
+    # 0.83 ms for Airflow's dag hash, which first sorts the whole document.
+    return hashlib.blake2b(msgspec.msgpack.encode(lazy_dag.data), digest_size=16).hexdigest()
 
 
 def _verdict(lazy_dag: LazyDeserializedDAG, bundle: BundleInfo, revision: str | None) -> DecisionRecord:
@@ -159,28 +170,79 @@ def _unreadable(lazy_dag: LazyDeserializedDAG, error: Exception) -> str:
     )
 
 
+class _Judged(NamedTuple):
+    """One serialized DAG of a parse result, judged: the DAG to write (its mutations applied) and the verdict, or the
+    error that kept a verdict from being had on it or written into it (it is never persisted then)."""
+
+    lazy_dag: Any
+    verdict: DecisionRecord | Exception
+
+
+def _judge(bundle: BundleInfo, parsing_result: Any) -> list[_Judged]:  # noqa: ANN401 - Airflow's
+    revision = current_revision()
+    judged = []
+    for lazy_dag in parsing_result.serialized_dags:
+        try:
+            record = _verdict(lazy_dag, bundle, revision)
+            judged.append(_Judged(_mutated(lazy_dag, record) if record.admitted else lazy_dag, record))
+        except Exception as exc:  # a serialized form the verdict cannot be had on, or written into
+            judged.append(_Judged(lazy_dag, exc))
+    return judged
+
+
+#: The thread that judges this manager's parse results, with the process it belongs to (a forked child has none).
+#: One thread: the verdict cache and the revision are only ever touched by it.
+_decider: list[tuple[ThreadPoolExecutor, int]] = []
+#: id(parse result) -> (the result, its bundle, its judgement): started when the child sent the result.
+_started: OrderedDict[int, tuple[Any, BundleInfo, Future[list[_Judged]]]] = OrderedDict()
+#: Started judgements whose result is never persisted (its parse timed out) are dropped past this many.
+_MAX_STARTED = 64
+
+
+def _decide_in_thread(bundle: BundleInfo, parsing_result: Any) -> Future[list[_Judged]]:  # noqa: ANN401
+    if not _decider or _decider[0][1] != os.getpid():
+        _decider[:] = [(ThreadPoolExecutor(max_workers=1, thread_name_prefix="airflow-policies-manager"), os.getpid())]
+    return _decider[0][0].submit(_judge, bundle, parsing_result)
+
+
+def start(bundle_name: str, parsing_result: Any) -> None:  # noqa: ANN401 - Airflow's
+    """Start judging a parse result as soon as the manager receives it from its child.
+
+    The manager's loop goes on (other children's messages, the DB) while the DAGs are decided; :func:`recheck`, when
+    Airflow persists the result, waits for what is not done yet. The decision is the same one, made on the same
+    object with the same bundle: ``recheck`` uses it only for that very result and bundle.
+    """
+    if not settings().enabled(_POINT) or not parsing_result.serialized_dags:
+        return
+    bundle = bundle_info(bundle_name)
+    _started[id(parsing_result)] = (parsing_result, bundle, _decide_in_thread(bundle, parsing_result))
+    while len(_started) > _MAX_STARTED:
+        _started.popitem(last=False)[1][2].cancel()
+
+
+def _judged(bundle: BundleInfo, parsing_result: Any) -> list[_Judged]:  # noqa: ANN401 - Airflow's
+    started = _started.pop(id(parsing_result), None)
+    if started is not None and started[0] is parsing_result and started[1] == bundle:
+        return started[2].result()
+    return _decide_in_thread(bundle, parsing_result).result()
+
+
 def recheck(bundle_name: str, relative_fileloc: str | None, parsing_result: Any) -> Any:  # noqa: ANN401 - Airflow's
     """``parsing_result`` without the DAGs the policy rejects, with their import errors and our warnings."""
     if not settings().enabled(_POINT) or not parsing_result.serialized_dags:
         return parsing_result
-    bundle = bundle_info(bundle_name)
-    revision = current_revision()
     kept, errors, warnings = [], [], {}
-    for lazy_dag in parsing_result.serialized_dags:
-        try:
-            record = _verdict(lazy_dag, bundle, revision)
-            if record.admitted:
-                lazy_dag = _mutated(lazy_dag, record)
-        except Exception as exc:  # a serialized form the verdict cannot be had on, or written into: never persist it
-            errors.append(_unreadable(lazy_dag, exc))
+    for lazy_dag, verdict in _judged(bundle_info(bundle_name), parsing_result):
+        if isinstance(verdict, Exception):
+            errors.append(_unreadable(lazy_dag, verdict))
             continue
-        if not record.admitted:
-            errors.append(rejection_message(record))
+        if not verdict.admitted:
+            errors.append(rejection_message(verdict))
             continue
         kept.append(lazy_dag)
-        warning = warning_message(record)
+        warning = warning_message(verdict)
         if warning is not None:
-            warnings[record.dag_id] = warning
+            warnings[verdict.dag_id] = warning
     updates: dict[str, Any] = {}
     if len(kept) != len(parsing_result.serialized_dags) or any(
         ours is not theirs for ours, theirs in zip(kept, parsing_result.serialized_dags, strict=True)
@@ -224,6 +286,7 @@ def _wrap_persist_parsing_result(manager: ModuleType) -> None:
     manager_class.persist_parsing_result = persist_parsing_result
     global _wrapper
     _wrapper = persist_parsing_result  # the parse children's in_force() finds it on their manager's class
+    _wrap_receipt()
     version = importlib.metadata.version("apache-airflow-core")
     if version not in TESTED_AIRFLOW_VERSIONS:
         log.warning(
@@ -232,6 +295,40 @@ def _wrap_persist_parsing_result(manager: ModuleType) -> None:
             ", ".join(TESTED_AIRFLOW_VERSIONS),
             version,
         )
+
+
+def _wrap_receipt() -> None:
+    """Start each parse result's judgement where the manager receives it (:func:`start`), if Airflow's shape is the
+    one this is tested on; otherwise the judgement starts when the result is persisted, as early as is known."""
+    from airflow.dag_processing import processor
+
+    process = getattr(processor, "DagFileProcessorProcess", None)
+    result_class = getattr(processor, "DagFileParsingResult", None)
+    original = inspect.getattr_static(process, "_handle_request", None) if process is not None else None
+    fields = {attribute.name for attribute in getattr(process, "__attrs_attrs__", ())}
+    if (
+        process is None
+        or result_class is None
+        or not callable(original)
+        or list(inspect.signature(original).parameters) != ["self", "msg", "log", "req_id"]
+        or not {"bundle_name", "parsing_result"} <= fields
+    ):
+        log.warning(
+            "airflow-policies cannot see where the DAG-processor manager receives a parse result on this Airflow "
+            "version (DagFileProcessorProcess._handle_request(msg, log, req_id), bundle_name, parsing_result): "
+            "its DAGs are decided when the result is persisted, which is as safe and slower."
+        )
+        return
+
+    @functools.wraps(original)
+    def _handle_request(self: Any, msg: Any, log: Any, req_id: int) -> None:  # noqa: ANN401 - Airflow's
+        # The first result of a child only: a child that sends many cannot queue decisions ahead of other files'.
+        first = isinstance(msg, result_class) and self.parsing_result is None
+        original(self, msg, log, req_id)
+        if first and self.parsing_result is msg:
+            start(self.bundle_name, msg)
+
+    process._handle_request = _handle_request
 
 
 def _log_skipped(problem: Exception) -> None:

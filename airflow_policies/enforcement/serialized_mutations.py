@@ -76,6 +76,7 @@ def apply_to_serialized(data: dict[str, Any], changes: list[MutationChange]) -> 
     tasks = list(dag["tasks"])
     index = {task[_VAR]["task_id"]: position for position, task in enumerate(tasks)}
     copied: set[int] = set()
+    defaults = {change.field: _default(change.field, data) for change in applied}
     for change in applied:
         for task_id in change.task_ids:
             if task_id is None:
@@ -94,6 +95,6 @@ def apply_to_serialized(data: dict[str, Any], changes: list[MutationChange]) -> 
             mapped = bool(var.get("_is_mapped"))
             held = var.setdefault("partial_kwargs", {}) if mapped else var
             value = _encoded(change.field, change.after, mapped=mapped)
-            _write(held, change.field, value, _default(change.field, data))
+            _write(held, change.field, value, defaults[change.field])
     dag["tasks"] = tasks
     return {**data, "dag": dag}

@@ -7,12 +7,14 @@ import json
 import logging
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
+import attrs
 import pendulum
 import pytest
 from airflow.dag_processing.manager import DagFileProcessorManager
-from airflow.dag_processing.processor import DagFileParsingResult
+from airflow.dag_processing.processor import DagFileParsingResult, DagFileProcessorProcess
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Asset
 from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization, LazyDeserializedDAG
@@ -297,3 +299,84 @@ class TestDoctoredSerializedDags:
         result = _recheck(_result(sent))
         assert result.serialized_dags == [] and opa.decided == []
         assert "holds 3 task entries for 2 task ids" in result.import_errors["d.py"]
+
+
+@attrs.define
+class _Process:
+    """The parts of Airflow's DagFileProcessorProcess the receipt reads: the manager's own bundle name for the child,
+    and the result Airflow keeps (the last one the child sent)."""
+
+    bundle_name: str
+    parsing_result: DagFileParsingResult | None = None
+
+    def _handle_request(self, msg, log, req_id):
+        if isinstance(msg, DagFileParsingResult):
+            self.parsing_result = msg
+
+
+class TestStartedWhereTheResultArrives:
+    """The manager starts judging a result when its child sends it, and uses that judgement only for that very
+    result and bundle when Airflow persists it."""
+
+    @pytest.fixture(autouse=True)
+    def wrapped(self, monkeypatch):
+        from airflow.dag_processing import processor
+
+        monkeypatch.setattr(processor, "DagFileProcessorProcess", _Process)
+        monkeypatch.setattr(_Process, "_handle_request", _Process._handle_request)
+        manager_recheck._wrap_receipt()
+        assert _Process._handle_request.__wrapped__ is not None
+        yield
+        manager_recheck._started.clear()
+
+    def test_the_pinned_airflow_receipt_is_wrapped(self):
+        """Loading the policy wrapped Airflow's own receipt (under the Execution API guard's wrap of it)."""
+        handle, wraps = DagFileProcessorProcess._handle_request, []
+        while handle is not None:
+            wraps.append(Path(handle.__code__.co_filename).stem)  # functools.wraps copies the names, not the code
+            handle = getattr(handle, "__wrapped__", None)
+        assert "manager_recheck" in wraps and wraps[-1] == "processor"
+
+    def test_the_judgement_started_at_receipt_is_the_one_persisted(self, opa):
+        """Received: decided at once, off the manager's loop; persisted: that judgement, no second decision."""
+        result = _result(_lazy())
+        _Process("team_a_dags")._handle_request(result, None, 1)
+        manager_recheck._started[id(result)][2].result()
+        assert len(opa.decided) == 1
+        (stored,) = _recheck(result).serialized_dags
+        assert {t.queue for t in DagSerialization.from_dict(stored.data).tasks} == {"team_a"}
+        assert len(opa.decided) == 1 and id(result) not in manager_recheck._started
+
+    def test_a_judgement_for_another_bundle_is_not_used(self, opa):
+        """Persisted under another bundle than the child's process was started for: decided again, for that one."""
+        result = _result(_lazy())
+        _Process("team_b_dags")._handle_request(result, None, 1)
+        _recheck(result)
+        assert [d.bundle.name for d in opa.decided] == ["team_b_dags", "team_a_dags"]
+
+    def test_a_child_sending_many_results_starts_one_judgement(self, opa):
+        """Only a child's first result is judged at receipt: a child cannot queue decisions ahead of other files'.
+        The result Airflow keeps (the last) is decided when persisted."""
+        process = _Process("team_a_dags")
+        first, last = _result(_lazy()), _result(_lazy(command="false"))
+        process._handle_request(first, None, 1)
+        process._handle_request(last, None, 2)
+        assert id(first) in manager_recheck._started and id(last) not in manager_recheck._started
+        manager_recheck._started.pop(id(first))[2].result()
+        _recheck(last)
+        assert len(opa.decided) == 2
+
+    def test_a_changed_receipt_is_reported_and_left_alone(self, caplog, monkeypatch):
+        """An Airflow whose receipt changed shape: nothing wrapped there, a warning, and the judgement starts when
+        the result is persisted (as safe, and slower)."""
+        from airflow.dag_processing import processor
+
+        class Changed:
+            def _handle_request(self, msg):
+                return msg
+
+        monkeypatch.setattr(processor, "DagFileProcessorProcess", Changed)
+        with caplog.at_level(logging.WARNING, logger="airflow_policies.enforcement.manager_recheck"):
+            manager_recheck._wrap_receipt()
+        assert "decided when the result is persisted" in caplog.text
+        assert not hasattr(Changed._handle_request, "__wrapped__")
