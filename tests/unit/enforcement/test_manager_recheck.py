@@ -145,6 +145,14 @@ class TestOneDecisionPerDagVersion:
         _recheck(_result(_lazy(command="false")))
         assert len(opa.decided) == 2
 
+    def test_a_value_of_another_type_is_another_version(self, opa):
+        """The key tells 1, 1.0 and True apart (a serialized DAG's retries, say), as the stored JSON does."""
+        for value in (1, 1.0, True, "1"):
+            sent = _lazy()
+            sent.data["dag"]["tasks"][0]["__var"]["retries"] = value
+            _recheck(_result(sent))
+        assert len(opa.decided) == 4
+
     def test_a_new_policy_revision_or_registry_is_decided_again(self, opa):
         """The revision (bundle revisions and a digest of the registry, rollout and meta) is in the key."""
         _recheck(_result(_lazy()))
