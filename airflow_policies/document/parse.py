@@ -1,5 +1,8 @@
 """Parse one DAG file with Airflow's DagBag, in a forked child, into its DAGs' input documents.
 
+The installed Airflow modules the file imports are imported first, in the parent, as the DAG processor's manager
+does, so that each child inherits them; nothing else is (neither the file nor a module beside it).
+
 Airflow's policy hooks are neutralised in the child: a file that rebinds ``airflow.settings.dag_policy``
 or unregisters plugins changes nothing, because the caller decides on the documents the child sends back,
 and the next file gets a fresh child forked from an untouched parent.
@@ -7,10 +10,16 @@ and the next file gets a fresh child forked from an untouched parent.
 
 from __future__ import annotations
 
+import importlib
+import importlib.machinery
+import importlib.util
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
+import sysconfig
 import traceback
+from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,6 +30,8 @@ from airflow_policies.document.models import BundleInfo, InputDocument
 __all__ = ["parse_documents"]
 
 _FILE_TIMEOUT_SECONDS = 300
+#: Where installed code lives (``sysconfig`` path names): the only modules imported before the fork.
+_INSTALLED_PATHS = ("stdlib", "platstdlib", "purelib", "platlib")
 
 
 def _configure_executors(executors: str) -> None:
@@ -63,7 +74,49 @@ def _parse_in_child(
         os._exit(0)
 
 
+@cache
+def _installed_roots() -> frozenset[Path]:
+    return frozenset(Path(p).resolve() for key, p in sysconfig.get_paths().items() if key in _INSTALLED_PATHS)
+
+
+def _installed(spec: importlib.machinery.ModuleSpec) -> bool:
+    """Whether a module is installed code (site-packages, the standard library), not a file beside the DAGs: an
+    ``airflow/`` folder in a DAG repository can extend Airflow's namespace package when it is on ``sys.path``."""
+    roots = _installed_roots()
+    locations = [spec.origin] if spec.origin not in (None, "built-in", "frozen") else []
+    locations += list(spec.submodule_search_locations or [])
+    return bool(locations) and all(
+        any(Path(location).resolve().is_relative_to(root) for root in roots) for location in locations
+    )
+
+
+def _pre_import_airflow_modules(path: Path) -> None:
+    """Import, in this process, the installed Airflow modules the file imports, as the DAG processor's manager does
+    before it forks a parse child (``[dag_processor] parsing_pre_import_modules``): each child then inherits them
+    instead of importing them again (a sample importing the Kubernetes provider parses in 0.3 s instead of 1.6 s).
+    The file itself never runs here, nor does any module that is not installed code, package by package."""
+    from airflow.configuration import conf
+    from airflow.utils.file import iter_airflow_imports
+
+    if not conf.getboolean("dag_processor", "parsing_pre_import_modules", fallback=True):
+        return
+    for module in iter_airflow_imports(str(path)):
+        parts = module.split(".")
+        for depth in range(2, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            if name in sys.modules:
+                continue
+            try:
+                spec = importlib.util.find_spec(name)
+                if spec is None or not _installed(spec):
+                    break
+                importlib.import_module(name)
+            except Exception:  # the child's own import of the file reports it, as Airflow's does
+                break
+
+
 def _parse_file(path: Path, root: Path, bundle: BundleInfo, executors: str | None) -> tuple[list[str], dict[str, str]]:
+    _pre_import_airflow_modules(path)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_parse_in_child, args=(str(path), str(root), bundle, executors, sender))
