@@ -10,6 +10,7 @@ and the next file gets a fresh child forked from an untouched parent.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.machinery
 import importlib.util
@@ -19,6 +20,7 @@ import os
 import sys
 import sysconfig
 import traceback
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -100,7 +102,25 @@ def _pre_import_airflow_modules(path: Path) -> None:
 
     if not conf.getboolean("dag_processor", "parsing_pre_import_modules", fallback=True):
         return
-    for module in iter_airflow_imports(str(path)):
+    with _stdout_to_stderr():  # what the imports print (deprecation warnings) must not mix into a report on stdout
+        _import_installed(iter_airflow_imports(str(path)))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _import_installed(modules: Iterable[str]) -> None:
+    for module in modules:
         parts = module.split(".")
         for depth in range(2, len(parts) + 1):
             name = ".".join(parts[:depth])

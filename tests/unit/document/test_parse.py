@@ -3,6 +3,7 @@ they are installed code; the file itself, and anything beside it, only ever runs
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,3 +62,21 @@ def test_the_file_still_parses_in_its_child(tmp_path: Path):
     )
     documents, errors = parse_documents(dag, tmp_path, BundleInfo(name="team_a_dags", team="team_a"), None)
     assert not errors and [d.dag.dag_id for d in documents] == ["team_a__pre"]
+
+
+def test_what_the_imports_print_goes_to_stderr(tmp_path: Path):
+    """``check --format json`` prints its report on stdout: a deprecation warning an import logs must not land
+    in it (Airflow's logging writes to the process's stdout). In a process of its own, whose stdout is fd 1."""
+    dag = tmp_path / "dag.py"
+    dag.write_text("from airflow.providers.standard.operators.empty import EmptyOperator\n")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from airflow_policies.document import parse\n"
+        "parse._import_installed = lambda modules: print('logged while importing', list(modules))\n"
+        f"parse._pre_import_airflow_modules(Path({str(dag)!r}))\n"
+        "print('the report')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout == "the report\n"
+    assert "logged while importing ['airflow.providers.standard.operators.empty']" in result.stderr
