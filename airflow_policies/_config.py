@@ -123,7 +123,7 @@ class Settings(BaseModel):
     )
     state_dir: Path = Field(
         default_factory=lambda: Path(tempfile.gettempdir()) / f"airflow-policies-{os.getuid()}",
-        description="Directory of the circuit breaker's state, shared by the processes of one host.",
+        description="Directory of the circuit breaker's state, shared by a host's processes where DAG code runs.",
         examples=["/var/lib/airflow-policies"],
     )
     max_input_bytes: int = Field(

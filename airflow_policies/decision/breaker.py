@@ -5,6 +5,10 @@ breaker keeps one JSON file per OPA endpoint instead: after a failure to reach O
 host fails fast until a cool-down has passed; then exactly one process (the one that claims the probe
 under a file lock) asks OPA again, and its success closes the breaker for everyone.
 
+That file is written by processes where DAG code runs, so DAG code can write it too. A process where no DAG code
+runs (the DAG-processor manager, the scheduler, the API server) keeps its breaker in memory instead
+(``state_file=None``): nothing another team's code writes can open it.
+
 The cool-down depends on what the failure cost. A timeout cost the whole read timeout, so the breaker
 waits ``reset_seconds`` before paying it again. A refused connection cost nothing, and is what an OPA
 restart looks like, so the breaker probes again after at most :data:`QUICK_RESET_SECONDS`: a 2-second OPA
@@ -18,6 +22,7 @@ import fcntl
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,19 +39,24 @@ class CircuitBreaker:
     """Fail fast while OPA is known to be unreachable.
 
     Args:
-        state_file: where the state is shared between processes (created on the first failure).
+        state_file: where the state is shared between processes (created on the first failure); ``None``: kept in
+            this process's memory, shared with no other.
         reset_seconds: how long the breaker stays open after a slow failure (a timeout) before one process
             probes OPA again.
         clock: wall-clock seconds; shared between processes, so not ``time.monotonic``.
     """
 
-    def __init__(self, state_file: Path, reset_seconds: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, state_file: Path | None, reset_seconds: float, clock: Callable[[], float] = time.time) -> None:
         self.state_file = state_file
-        self._lock_file = state_file.with_name(state_file.name + ".lock")
+        self._lock_file = state_file.with_name(state_file.name + ".lock") if state_file is not None else None
+        self._in_memory: dict[str, object] | None = None
+        self._memory_lock = threading.Lock()
         self._reset_seconds = reset_seconds
         self._clock = clock
 
     def _read(self) -> dict[str, object] | None:
+        if self.state_file is None:
+            return self._in_memory
         try:
             state = json.loads(self.state_file.read_text())
         except FileNotFoundError:
@@ -57,7 +67,13 @@ class CircuitBreaker:
             return None
         return state if isinstance(state, dict) else None
 
-    def _write(self, state: dict[str, object]) -> None:
+    def _write(self, state: dict[str, object] | None) -> None:
+        if self.state_file is None:
+            self._in_memory = state
+            return
+        if state is None:
+            self.state_file.unlink(missing_ok=True)
+            return
         self.state_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=self.state_file.parent, prefix=".breaker-")
         with os.fdopen(fd, "w") as handle:
@@ -66,6 +82,10 @@ class CircuitBreaker:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        if self._lock_file is None:
+            with self._memory_lock:
+                yield
+            return
         self._lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock_file.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -121,6 +141,6 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """Close the breaker after OPA answered."""
-        if self.state_file.exists():
+        if self._read() is not None:
             with self._locked():
-                self.state_file.unlink(missing_ok=True)
+                self._write(None)

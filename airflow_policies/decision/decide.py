@@ -45,11 +45,20 @@ def _evaluator() -> OpaEvaluator:
 
 
 @cache
-def _breaker() -> CircuitBreaker:
-    # One state file per OPA endpoint, shared by every process of this host (and every forked parse child).
-    endpoint = hashlib.sha256(_evaluator().url.encode()).hexdigest()[:16]
+def _breaker(shared: bool) -> CircuitBreaker:
     current = settings()
+    if not shared:
+        # Where no DAG code runs: state of this process's own. The shared file is written where DAG code runs, so
+        # DAG code could open it, and fail every team's decisions here closed.
+        return CircuitBreaker(None, current.breaker_reset_seconds)
+    # One state file per OPA endpoint, shared by the processes of this host where DAG code runs (every forked
+    # parse child), so that an OPA outage costs one timeout per cool-down, not one per file.
+    endpoint = hashlib.sha256(_evaluator().url.encode()).hexdigest()[:16]
     return CircuitBreaker(current.state_dir / f"breaker-{endpoint}.json", current.breaker_reset_seconds)
+
+
+def _breaker_at(point: EnforcementPoint) -> CircuitBreaker:
+    return _breaker(shared=point in _PARSE_TIME)
 
 
 @cache
@@ -68,7 +77,7 @@ def _wasm_evaluate() -> Callable[[InputDocument], Decision]:
 def warm() -> None:
     """Read everything the decision trusts, now. An invalid configuration raises, naming the field."""
     configured_bundle_teams()
-    _breaker()
+    _breaker(shared=True)
     airflow_info()
     if settings().engine == "wasm":
         _wasm_evaluate()  # compiled once here, before the DAG processor forks its parse children
@@ -101,7 +110,7 @@ def current_revision() -> str | None:
     now = time.monotonic()
     if _probed and _probed[0][1] > now:
         return _probed[0][0]
-    breaker = _breaker()
+    breaker = _breaker_at("dag_processor_manager")  # the revision keys the manager's verdicts
     answer: str | None = None
     due = now + min(interval, _PROBE_RETRY_SECONDS)
     try:
@@ -145,7 +154,7 @@ def decide(document: InputDocument) -> DecisionRecord:
         failure_mode=current.failure_mode_at(document.enforcement_point),
         decision_log=current.decision_log,
         # The breaker guards the network path: the in-process engine has no server to wait for.
-        breaker=None if in_process else _breaker(),
+        breaker=None if in_process else _breaker_at(document.enforcement_point),
         max_input_bytes=current.max_input_bytes,
         answers=None if in_process else _evaluator().answers,
     )

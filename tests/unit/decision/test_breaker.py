@@ -1,4 +1,5 @@
-"""The circuit breaker: shared through a file, so separate processes (forked parse children) see one state."""
+"""The circuit breaker: shared through a file where DAG code runs, so separate processes (forked parse children)
+see one state; in memory where no DAG code runs, so no DAG code can open it."""
 
 from __future__ import annotations
 
@@ -106,3 +107,67 @@ def test_a_refused_connection_is_probed_again_soon(tmp_path, clock):
     breaker.before_call()  # this caller is the probe
     with pytest.raises(CircuitOpenError):
         _breaker(tmp_path, clock, reset=30.0).before_call()  # others wait for it, for another second
+
+
+def test_in_memory_the_same_cycle_and_no_file(tmp_path, clock):
+    """Without a state file (a process where no DAG code runs): open, fail fast, one probe, closed, all in memory."""
+    breaker = CircuitBreaker(None, 30.0, clock=clock)
+    breaker.record_failure("down", slow=True)
+    with pytest.raises(CircuitOpenError, match="down"):
+        breaker.before_call()
+    clock.now += 31
+    breaker.before_call()  # the probe
+    with pytest.raises(CircuitOpenError):
+        breaker.before_call()
+    breaker.record_success()
+    breaker.before_call()
+    assert not breaker.is_open and list(tmp_path.iterdir()) == []
+
+
+class TestWhoseStateAPointReads:
+    """DAG code can write the shared file (it runs in the processes that share it): a point where no DAG code runs
+    must not read it, or one team's DAG file could fail every team's decisions closed."""
+
+    @pytest.fixture
+    def shared_file_forged_open(self, tmp_path, monkeypatch):
+        from airflow_policies.decision import decide
+        from airflow_policies.local.testing import reload_configuration
+
+        monkeypatch.setenv("AIRFLOW__AIRFLOW_POLICIES__STATE_DIR", str(tmp_path))
+        reload_configuration()
+        decide._breaker.cache_clear()
+        # What DAG code in a parse child can do: write the host's shared state as "open" for the next hour.
+        forged = decide._breaker(shared=True)
+        forged.record_failure("forged by a DAG file", slow=True)
+        yield decide
+        decide._breaker.cache_clear()
+        monkeypatch.delenv("AIRFLOW__AIRFLOW_POLICIES__STATE_DIR")
+        reload_configuration()
+
+    TRUSTED = (
+        "dag_processor_manager",
+        "scheduler",
+        "kubernetes_executor",
+        "execution_api",
+        "triggerer",
+        "dag_processor_channel",
+        "check",
+        "audit",
+    )
+    PARSE_TIME = ("dag_processor", "worker", "cli")
+
+    def test_every_point_is_one_or_the_other(self):
+        from typing import get_args
+
+        from airflow_policies.document.models import EnforcementPoint
+
+        assert sorted(self.TRUSTED + self.PARSE_TIME) == sorted(get_args(EnforcementPoint))
+
+    @pytest.mark.parametrize("point", TRUSTED)
+    def test_a_point_where_no_dag_code_runs_ignores_the_shared_file(self, shared_file_forged_open, point):
+        shared_file_forged_open._breaker_at(point).before_call()
+
+    @pytest.mark.parametrize("point", PARSE_TIME)
+    def test_a_parse_time_point_shares_it(self, shared_file_forged_open, point):
+        with pytest.raises(CircuitOpenError, match="forged by a DAG file"):
+            shared_file_forged_open._breaker_at(point).before_call()

@@ -25,7 +25,7 @@ class _Evaluator:
 @pytest.fixture
 def breaker(tmp_path, monkeypatch) -> CircuitBreaker:
     real = CircuitBreaker(tmp_path / "breaker.json", reset_seconds=30)
-    monkeypatch.setattr(decide, "_breaker", lambda: real)
+    monkeypatch.setattr(decide, "_breaker", lambda shared: real)
     return real
 
 
