@@ -326,7 +326,12 @@ def _wrap_receipt() -> None:
         first = isinstance(msg, result_class) and self.parsing_result is None
         original(self, msg, log, req_id)
         if first and self.parsing_result is msg:
-            start(self.bundle_name, msg)
+            try:
+                start(self.bundle_name, msg)
+            except Exception:  # never in the way of Airflow's own handling: persist judges the result then
+                logging.getLogger(__name__).exception(
+                    "airflow-policies could not start judging a parse result; it is judged when it is persisted"
+                )
 
     process._handle_request = _handle_request
 

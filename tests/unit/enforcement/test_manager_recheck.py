@@ -374,6 +374,22 @@ class TestStartedWhereTheResultArrives:
         _recheck(last)
         assert len(opa.decided) == 2
 
+    def test_a_judgement_that_cannot_start_is_made_at_persist(self, opa, caplog, monkeypatch):
+        """Starting early failing (a settings error, say) never gets in the way of Airflow's own handling: the
+        result is kept, the error logged, and the DAGs are judged when persisted."""
+
+        def broken(bundle_name, parsing_result):
+            raise RuntimeError("cannot start")
+
+        monkeypatch.setattr(manager_recheck, "start", broken)
+        process, result = _Process("team_a_dags"), _result(_lazy())
+        with caplog.at_level(logging.ERROR, logger="airflow_policies.enforcement.manager_recheck"):
+            process._handle_request(result, None, 1)
+        assert process.parsing_result is result and "judged when it is persisted" in caplog.text
+        (stored,) = _recheck(result).serialized_dags
+        assert {t.queue for t in DagSerialization.from_dict(stored.data).tasks} == {"team_a"}
+        assert len(opa.decided) == 1
+
     def test_a_changed_receipt_is_reported_and_left_alone(self, caplog, monkeypatch):
         """An Airflow whose receipt changed shape: nothing wrapped there, a warning, and the judgement starts when
         the result is persisted (as safe, and slower)."""
