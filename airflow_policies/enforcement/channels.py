@@ -71,7 +71,7 @@ from airflow_policies.enforcement.execution_api import (
     repeated_headers,
 )
 from airflow_policies.enforcement.execution_routes import channel_decision, match_route
-from airflow_policies.enforcement.import_hooks import ShapeChangedError, wrap_after_import
+from airflow_policies.enforcement.import_hooks import HANDLE_REQUEST_PARAMETERS, ShapeChangedError, wrap_after_import
 from airflow_policies.enforcement.runtime_calls import Call, call_of, trigger_call, with_call
 
 __all__ = [
@@ -373,12 +373,10 @@ def _guard_client(client: Any) -> None:  # noqa: ANN401 - airflow.sdk.api.client
 
 # The wraps, one per Airflow internal.
 
-_HANDLE_REQUEST_PARAMETERS = ["self", "msg", "log", "req_id"]
-
 
 def _wrap_handle_request(cls: Any, caller_of: Callable[[Any], Caller]) -> None:  # noqa: ANN401
     original = inspect.getattr_static(cls, "_handle_request", None)
-    if not callable(original) or list(inspect.signature(original).parameters) != _HANDLE_REQUEST_PARAMETERS:
+    if not callable(original) or list(inspect.signature(original).parameters) != HANDLE_REQUEST_PARAMETERS:
         raise ShapeChangedError(
             f"{cls.__module__}.{cls.__qualname__}._handle_request(msg, log, req_id) is gone or changed"
         )

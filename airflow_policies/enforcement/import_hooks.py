@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-__all__ = ["ShapeChangedError", "wrap_after_import"]
+__all__ = ["HANDLE_REQUEST_PARAMETERS", "ShapeChangedError", "wrap_after_import"]
 
 #: Called with the module; raises :class:`ShapeChangedError` when the internal is not what it expects.
 Wrap = Callable[[ModuleType], None]
@@ -21,6 +21,10 @@ Wrap = Callable[[ModuleType], None]
 OnSkipped = Callable[[Exception], None]
 
 _wraps: dict[str, list[tuple[Wrap, OnSkipped]]] = {}
+
+#: The parameters of a supervisor's ``_handle_request(msg, log, req_id)``, where Airflow serves a child's message:
+#: wrapped by ``channels`` (every request) and ``manager_recheck`` (a DAG-processor child's parse result).
+HANDLE_REQUEST_PARAMETERS = ["self", "msg", "log", "req_id"]
 
 
 class ShapeChangedError(Exception):

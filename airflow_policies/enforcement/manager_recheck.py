@@ -56,7 +56,7 @@ from airflow_policies.document.builder import build_input
 from airflow_policies.document.models import BundleInfo, EnforcementPoint
 from airflow_policies.enforcement import dag_warnings
 from airflow_policies.enforcement.enforce import rejection_message, warning_message
-from airflow_policies.enforcement.import_hooks import ShapeChangedError, wrap_after_import
+from airflow_policies.enforcement.import_hooks import HANDLE_REQUEST_PARAMETERS, ShapeChangedError, wrap_after_import
 from airflow_policies.enforcement.serialized_mutations import apply_to_serialized
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def start(bundle_name: str, parsing_result: Any) -> None:  # noqa: ANN401 - Airf
         _started.popitem(last=False)[1][2].cancel()
 
 
-def _judged(bundle: BundleInfo, parsing_result: Any) -> list[_Judged]:  # noqa: ANN401 - Airflow's
+def _judgement(bundle: BundleInfo, parsing_result: Any) -> list[_Judged]:  # noqa: ANN401 - Airflow's
     started = _started.pop(id(parsing_result), None)
     if started is not None and started[0] is parsing_result and started[1] == bundle:
         return started[2].result()
@@ -232,7 +232,7 @@ def recheck(bundle_name: str, relative_fileloc: str | None, parsing_result: Any)
     if not settings().enabled(_POINT) or not parsing_result.serialized_dags:
         return parsing_result
     kept, errors, warnings = [], [], {}
-    for lazy_dag, verdict in _judged(bundle_info(bundle_name), parsing_result):
+    for lazy_dag, verdict in _judgement(bundle_info(bundle_name), parsing_result):
         if isinstance(verdict, Exception):
             errors.append(_unreadable(lazy_dag, verdict))
             continue
@@ -310,7 +310,7 @@ def _wrap_receipt() -> None:
         process is None
         or result_class is None
         or not callable(original)
-        or list(inspect.signature(original).parameters) != ["self", "msg", "log", "req_id"]
+        or list(inspect.signature(original).parameters) != HANDLE_REQUEST_PARAMETERS
         or not {"bundle_name", "parsing_result"} <= fields
     ):
         log.warning(
