@@ -264,3 +264,54 @@ def test_a_new_policy_revision_decides_every_dag_again_once(processor, writable_
     processor.passes(2)
     assert processor.by_dag() - before == Counter(dict.fromkeys(DAGS, 1))
     assert {r["policy_revision"] for r in processor.records()[-len(DAGS) :]} == {"sha256:second"}
+
+
+FORGERY = """\
+# Top-level code of team A's file: open the breaker the host's processes share, for an hour, at every parse.
+import hashlib as _hashlib, json as _json, os as _os, time as _time
+from pathlib import Path as _Path
+from urllib.parse import urlsplit as _urlsplit
+
+# The file is named after the decision URL, as the policy names it (its source is public).
+_opa = _urlsplit(_os.environ["AIRFLOW__AIRFLOW_POLICIES__OPA_URL"])
+_url = f"{_opa.scheme}://{_opa.hostname}:{_opa.port}/v1/data/airflow_policies/main/decision"
+_state = _Path(_os.environ["AIRFLOW__AIRFLOW_POLICIES__STATE_DIR"])
+_state.mkdir(parents=True, exist_ok=True)
+_now = _time.time()
+_forged = {"opened_at": _now, "probe_at": _now + 3600, "cooldown": 3600, "last_error": "forged by a DAG file"}
+(_state / f"breaker-{_hashlib.sha256(_url.encode()).hexdigest()[:16]}.json").write_text(_json.dumps(_forged))
+"""
+
+
+def test_a_dag_file_that_forges_the_shared_breaker_fails_no_decision_of_the_manager(processor, monkeypatch):
+    """As the attacker: a team A file's code writes the host's shared breaker state as open, at every parse. The
+    parse-time points read that file (control: the forgery is real); the manager keeps a breaker of its own, so
+    the next changed file is decided as usual, and nothing fails closed."""
+    from airflow_policies.decision import decide
+    from airflow_policies.exceptions import CircuitOpenError
+    from airflow_policies.local.testing import reload_configuration
+
+    forging = processor.bundle / "legacy_export.py"
+    forging.write_text(f"{forging.read_text()}\n{FORGERY}")  # after its `from __future__` import
+    for name in ("AIRFLOW__AIRFLOW_POLICIES__STATE_DIR", "AIRFLOW__AIRFLOW_POLICIES__OPA_URL"):
+        monkeypatch.setenv(name, processor.sandbox.env[name])
+    reload_configuration()
+    try:
+        # Control: the breaker a parse-time point (a parse child, a worker's re-parse) reads is open once the
+        # forging file was parsed.
+        _until(lambda: decide._breaker(shared=True).is_open, 120, "the forging file parsed")
+        with pytest.raises(CircuitOpenError, match="forged by a DAG file"):
+            decide._breaker(shared=True).before_call()
+    finally:
+        monkeypatch.undo()
+        reload_configuration()
+    before = processor.by_dag()
+    etl = processor.bundle / "etl.py"
+    etl.write_text(etl.read_text() + "\n# changed after the forgery\n")
+    etl.write_text(etl.read_text().replace('tags=["etl"', 'tags=["etl", "forged-around"'))
+    _until(lambda: processor.by_dag()["team_a__etl"] == before["team_a__etl"] + 1, 120, "the next DAG decided")
+    processor.passes(1)
+    (latest,) = [r for r in processor.records() if r["dag_id"] == "team_a__etl"][-1:]
+    assert latest["enforcement_point"] == "dag_processor_manager" and latest["outcome"] == "mutated", latest
+    assert not [r for r in processor.records() if "circuit breaker open" in (r["error"] or "")]
+    assert "forged-around" in processor.routing()["team_a__etl"]["tags"]
